@@ -1,0 +1,107 @@
+"""The ``dpm`` command.
+
+    dpm run CASE [--out DIR] [--force] [--verbose]   solve a case, write its results folder
+    dpm validate CASE                                check a case without solving it
+
+Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output folder.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dpm.model.case import load_case
+from dpm.model.errors import CaseError
+from dpm.model.scenario import TYPES
+from dpm.solvers.lexicographic import NoSolution
+
+
+def _fmt_int(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def print_region_table(run, out=sys.stdout) -> None:
+    """One line per region (component): unfilled homes by type, transfers, continuity gap, seconds."""
+    head = ["region", *[f"unfilled {k}" for k in TYPES], "transfers", "homes moved",
+            "continuity gap (EUR mln)", "status", "seconds"]
+    rows = []
+    for c in run.components:
+        o = c.objectives
+        status = ", ".join(sorted({s.status for s in c.stages}))
+        gaps = [s.mip_gap for s in c.stages if s.status == "time_limit" and s.mip_gap is not None]
+        if gaps:
+            status += f" (gap {max(gaps):.2%})"
+        rows.append([" + ".join(c.regions), *[_fmt_int(o["unfilled_homes_by_type"][k]) for k in TYPES],
+                     str(o["transfers"]), _fmt_int(o["homes_moved"]), f"{o['continuity_gap_eur'] / 1e6:,.1f}",
+                     status, f"{c.build_seconds + sum(s.seconds for s in c.stages):.2f}"])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    years = run.case.scenario.policy_calendar_years
+    print(f"Unfilled homes over the policy period {years[0]}-{years[-1]} (homes):", file=out)
+    print(line(head), file=out)
+    for r in rows:
+        print(line(r), file=out)
+
+
+def cmd_run(args) -> int:
+    from dpm.results import write_results
+    from dpm.run import run_case
+
+    case = load_case(args.case)
+    out = Path(args.out) if args.out else Path("results") / f"{case.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; use --force to replace it", file=sys.stderr)
+        return 2
+    run = run_case(case, verbose=args.verbose)
+    print_region_table(run)
+    for c in run.components:
+        for s in c.stages:
+            if s.status != "optimal":
+                gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
+                print(f"warning: {' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
+                      "the best solution found is reported", file=sys.stderr)
+    write_results(run, out, force=args.force)
+    print(f"Results written to {out}/ (projection.csv, allocation.csv, shortfall.csv, summary.json); "
+          f"total {run.seconds:.2f} s")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    case = load_case(args.case)
+    print(f"{args.case}: valid; {len(case.corporations)} corporations in {len(case.regions)} region(s), "
+          f"{_fmt_int(int(case.opgave['homes'].sum()))} homes of opgave "
+          f"{case.scenario.policy_calendar_years[0]}-{case.scenario.policy_calendar_years[-1]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dpm", description="Opgaven & Middelen: allocate a woondeal region's "
+                                     "opgave across its housing corporations (Duurzaam Prestatiemodel).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="solve a case and write its results folder")
+    run.add_argument("case", help="case folder with corporations.csv, opgave.csv, scenario.toml")
+    run.add_argument("--out", help="results folder (default results/<case>-<timestamp>/)")
+    run.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    run.add_argument("--verbose", action="store_true", help="show the HiGHS log")
+    run.set_defaults(func=cmd_run)
+    val = sub.add_parser("validate", help="check a case's files without solving")
+    val.add_argument("case")
+    val.set_defaults(func=cmd_validate)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CaseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except NoSolution as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Writing a run's folder (MODEL.md 7, 10): complete or not at all.
+
+Files are written into a hidden temporary folder beside the target, which is renamed into
+place only when every file is written. A failure (or an interrupted run) leaves nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+
+import dpm
+from dpm.run import RunResult
+
+STATUS_ORDER = ("infeasible", "error", "interrupted", "time_limit", "optimal")
+
+
+def _worst(statuses) -> str:
+    statuses = list(statuses)
+    for s in STATUS_ORDER:
+        if s in statuses:
+            return s
+    return statuses[0] if statuses else "optimal"
+
+
+def versions() -> dict:
+    return {"dpm": dpm.__version__, "python": platform.python_version(), "highspy": highspy.__version__
+            if hasattr(highspy, "__version__") else "unknown", "pandas": pd.__version__, "numpy": np.__version__}
+
+
+def summary(run: RunResult) -> dict:
+    """summary.json: per-stage status, objectives, gap, times, versions and the effective scenario."""
+    comps = run.components
+    stage_names = [s.name for s in comps[0].stages] if comps else []
+    objectives = [c.objectives for c in comps]
+    gaps = [s.mip_gap for c in comps for s in c.stages if s.mip_gap is not None]
+    return {
+        "case": run.case.name,
+        "status": {name: _worst(s.status for c in comps for s in c.stages if s.name == name)
+                   for name in stage_names},
+        "objectives": {
+            "continuity_gap_eur": round(sum(o["continuity_gap_eur"] for o in objectives), 2),
+            "unfilled_homes": sum(o["unfilled_homes"] for o in objectives),
+            "unfilled_homes_by_type": {k: sum(o["unfilled_homes_by_type"][k] for o in objectives)
+                                       for k in (objectives[0]["unfilled_homes_by_type"] if objectives else {})},
+            "transfers": sum(o["transfers"] for o in objectives),
+            "homes_moved": sum(o["homes_moved"] for o in objectives),
+        },
+        "mip_gap": max(gaps) if gaps else None,
+        "seconds": round(run.seconds, 3),
+        "regions": [{
+            "regions": list(c.regions),
+            "stages": [s.as_dict() for s in c.stages],
+            "objectives": c.objectives,
+            "model_size": c.size,
+            "build_seconds": round(c.build_seconds, 3),
+        } for c in comps],
+        "units": {"continuity_gap_eur": "EUR, summed over corporations, years and limits",
+                  "unfilled_homes": "homes over the policy period", "transfers": "transfer relations",
+                  "homes_moved": "homes executed by another corporation than the owner of the task",
+                  "objective (continuity stage)": "EUR", "objective (unfilled stage)": "weighted homes",
+                  "seconds": "wall-clock seconds"},
+        "versions": versions(),
+        "scenario": run.case.scenario.raw,
+    }
+
+
+def _rounded(df: pd.DataFrame) -> pd.DataFrame:
+    """EUR to the cent, homes to 1/100 (the instandhouding rebuild is a share of stock), ratios to 1e-6."""
+    out = df.copy()
+    for col in out.columns:
+        if col.endswith("_eur"):
+            out[col] = out[col].round(2)
+        elif col.startswith("homes"):
+            out[col] = out[col].round(2)
+        elif out[col].dtype.kind == "f":
+            out[col] = out[col].round(6)
+    return out
+
+
+def _csv(df: pd.DataFrame, path: Path) -> None:
+    _rounded(df).to_csv(path, index=False, lineterminator="\n")
+
+
+def write_results(run: RunResult, out: Path, force: bool = False) -> Path:
+    """Write projection.csv, allocation.csv, shortfall.csv and summary.json into ``out``.
+
+    An existing ``out`` is replaced only with ``force``; otherwise ``FileExistsError``.
+    """
+    out = Path(out)
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; use --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        _csv(run.table("projection"), tmp / "projection.csv")
+        _csv(run.table("allocation"), tmp / "allocation.csv")
+        _csv(run.table("shortfall"), tmp / "shortfall.csv")
+        (tmp / "summary.json").write_text(json.dumps(summary(run), indent=2, default=float) + "\n", encoding="utf-8")
+        if out.exists():
+            trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(trash)
+            tmp.rename(out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

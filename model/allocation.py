@@ -1,0 +1,272 @@
+"""The allocation MIP of one woondeal region (MODEL.md 5).
+
+Variables (all pandas-indexed blocks, see ``dpm.model.linear``):
+
+- ``execute``  w[o,c,k,t] integer: homes of origin o's task of type k that c completes in year t
+- ``unfilled`` u[o,k,t]: homes of o's task left unfilled in year t
+- ``transfer`` y[o,c] binary (o != c): c takes over tasks of o at all
+- ``decision`` z[c,slot]: c's own decisions in the projection layout (homes it completes per
+  type and year, its own demolitions, its verduurzaming), the sum of the w that feed them
+- ``continuity_gap`` s[c,t,limit] >= 0: the shortfall on a limit, EUR mln
+
+Rows: ``unfilled_balance``, ``transfer_link``, ``min_transfer``, ``max_partners``,
+``decision_link``, and the four ratio limits ``icr_floor``, ``ltv_cap``, ``solvency_floor``,
+``guarantee_cap`` whose coefficients come from :class:`dpm.model.projection.Projection`.
+
+Regions linked by a werkgebied (a corporation that may work in another region) share
+executors, so they are solved together as one *component* (:func:`components`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from dpm.model.case import Case
+from dpm.model.linear import INF, LinearModel
+from dpm.model.projection import LIMITS, Projection
+from dpm.model.scenario import TRADEABLE, TYPES
+from dpm.solvers.lexicographic import Stage
+
+MONEY_SCALE = 1e6  # money in the model is in EUR mln, so coefficients stay in a narrow range
+LIMIT_ROWS = {"icr": "icr_floor", "ltv": "ltv_cap", "solvency": "solvency_floor", "guarantee": "guarantee_cap"}
+DECISION_BLOCKS = (*(f"build:{k}" for k in TRADEABLE), "demolish", "verduurzaming")  # steun_in stays 0 here
+
+
+def components(case: Case) -> list[tuple[str, ...]]:
+    """Groups of regions that must be solved together: linked by some corporation's werkgebied."""
+    g = nx.Graph()
+    g.add_nodes_from(case.regions)
+    for cid, extra in case.werkgebied.items():
+        for region in extra:
+            g.add_edge(case.corporations.at[cid, "region"], region)
+    return sorted(tuple(sorted(c)) for c in nx.connected_components(g))
+
+
+def executors(case: Case, corps: pd.DataFrame) -> pd.DataFrame:
+    """Pairs (origin, executor): c may execute o's tradeable tasks if it is in o's region or
+    o's region is in c's werkgebied."""
+    works_in = pd.DataFrame(
+        [(cid, r) for cid in corps.index for r in (corps.at[cid, "region"], *case.werkgebied.get(cid, ()))],
+        columns=["executor", "region"])
+    origin = corps[["region"]].rename_axis("origin").reset_index()
+    return origin.merge(works_in, on="region")[["origin", "executor"]]
+
+
+@dataclass
+class RegionModel:
+    """The MIP of one component, with everything needed to read its solution back."""
+
+    regions: tuple[str, ...]
+    case: Case
+    projection: Projection
+    model: LinearModel
+    tasks: pd.DataFrame  # origin, region, type, year, t, homes
+    moves: pd.DataFrame  # task, origin, executor, type, year, t, pair
+    pairs: pd.DataFrame  # origin, executor (origin != executor)
+
+    # --- the stages of MODEL.md 5 ---------------------------------------------------------
+    def stages(self) -> list[Stage]:
+        sc = self.case.scenario
+        lm = self.model
+        weights = sc["allocation"]["unfilled_weight"]
+        w_unfilled = self.tasks["type"].map(weights).to_numpy(float)
+        stages = [
+            Stage("continuity", lm.cost({"continuity_gap": 1.0}), scale=MONEY_SCALE),
+            Stage("unfilled", lm.cost({"unfilled": w_unfilled}),
+                  integral=bool(np.all(w_unfilled == np.round(w_unfilled)))),
+        ]
+        efficiency = sc["allocation"]["efficiency"]
+        moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
+        if efficiency == "transfers":
+            # fewest transfer relations, then (with that number fixed) fewest homes moved
+            stages.append(Stage("transfers", lm.cost({"transfer": 1.0}), integral=True))
+            stages.append(Stage("homes_moved", lm.cost({"execute": moved}), integral=True))
+        elif efficiency == "cost":
+            debt_end = self.projection.q["debt"][:, -1, 1:] / MONEY_SCALE  # (C, S)
+            z = lm.variables["decision"]
+            corp_pos, slot = self._decision_position()
+            cost = np.zeros(lm.n_cols)
+            cost[z.ids] = debt_end[corp_pos, slot]
+            stages.append(Stage("efficiency", cost, scale=MONEY_SCALE))
+        else:  # balanced
+            stages.append(Stage("efficiency", np.zeros(lm.n_cols), prepare=self._balanced_rows))
+        return stages
+
+    def _decision_position(self) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.model.variables["decision"].index
+        pos = self.projection.corporations.index.get_indexer(idx.get_level_values("corporation_id"))
+        return pos, idx.get_level_values("slot").to_numpy()
+
+    def _balanced_rows(self, solver, x: np.ndarray):
+        """Stage 3 'balanced': maximise m, the smallest headroom over all limits and years of
+        the corporations without a continuity gap, in EUR of extra debt as a share of the
+        corporation's opening beleidswaarde, so that no one is drained."""
+        proj, lm = self.projection, self.model
+        C, H = len(proj.ids), proj.layout.horizon_years
+        gap = lm.variables["continuity_gap"].series(x).groupby(level="corporation_id").sum()
+        healthy = np.flatnonzero(gap.reindex(proj.ids).to_numpy() <= 1e-9)
+        z_ids = lm.variables["decision"].ids.reshape(C, -1)
+        n_dec = z_ids.shape[1]
+        m_id = solver.add_columns(np.array([-INF]), np.array([INF]))[0]
+        z = self.decisions(x)
+        bw0 = proj.corporations["beleidswaarde_eur"].to_numpy(float)[healthy, None, None]
+        rows, cols, vals, lower, start = [], [], [], [], []
+        offset = 0
+        for limit, factor in proj.debt_factor().items():
+            aff = (proj.headroom[limit] * factor[..., None])[healthy] / bw0  # (Ch, H, 1+S)
+            keep = np.isfinite(aff[..., 0]).reshape(-1)
+            n = int(keep.sum())
+            r = offset + np.arange(n)
+            rows += [np.repeat(r, n_dec), r]
+            cols += [np.repeat(z_ids[healthy][:, None, :], H, axis=1).reshape(-1, n_dec)[keep].reshape(-1),
+                     np.full(n, m_id)]
+            vals += [aff[:, :, 1:1 + n_dec].reshape(-1, n_dec)[keep].reshape(-1), np.full(n, -1.0)]
+            lower.append(-aff[..., 0].reshape(-1)[keep])
+            start.append(proj.value(aff, z[healthy]).reshape(-1)[keep])
+            offset += n
+        if offset == 0:  # nobody without a gap: nothing to balance
+            return np.zeros(1), np.zeros(1)
+        solver.add_rows(np.concatenate(lower), np.full(offset, INF),
+                        np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+        return np.array([-1.0]), np.array([float(np.concatenate(start).min())])
+
+    # --- reading a solution back ----------------------------------------------------------
+    def decisions(self, x: np.ndarray) -> np.ndarray:
+        """Decision matrix z (C, slots) of the projection from a solution, integer homes."""
+        proj = self.projection
+        z = np.zeros((len(proj.ids), proj.layout.slots))
+        corp_pos, slot = self._decision_position()
+        z[corp_pos, slot] = np.round(self.model.variables["decision"].series(x).to_numpy())
+        return z
+
+    def polish(self, solver, x: np.ndarray):
+        """Make the task split whole: fix every integer decision at its value and solve for
+        integer ``execute`` flows with the fewest homes moved. The split is a transportation
+        problem with whole supplies and demands, so this finds whole homes at once."""
+        lm = self.model
+        fixed = np.flatnonzero(lm.integrality)
+        values = np.round(x[fixed])
+        solver.h.changeColsBounds(len(fixed), fixed.astype(np.int32), values, values)
+        w = lm.variables["execute"].ids
+        solver.h.changeColsIntegrality(len(w), w.astype(np.int32),
+                                       np.full(len(w), solver.integer_type))
+        moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
+        return Stage("whole_homes", lm.cost({"execute": moved}), integral=True)
+
+    def start(self) -> np.ndarray:
+        """A feasible first point: nothing executed, everything unfilled, gaps as they fall."""
+        lm, proj = self.model, self.projection
+        x = np.zeros(lm.n_cols)
+        x[lm.variables["unfilled"].ids] = self.tasks["homes"].to_numpy(float)
+        gap = lm.variables["continuity_gap"]
+        zero = np.zeros((len(proj.ids), proj.layout.slots))
+        values = np.stack([np.maximum(0.0, -proj.value(proj.headroom[l], zero)) for l in LIMITS], axis=-1)
+        x[gap.ids] = values.ravel() / MONEY_SCALE
+        return x
+
+
+def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
+    """Build the MIP of the regions ``regions`` (one component) of ``case``.
+
+    Integer are the homes each corporation completes per type and year (``decision`` build
+    slots), the unfilled homes and the transfer relations; the split of each task over its
+    executors (``execute``) is a continuous flow, made whole by :meth:`RegionModel.polish`.
+    """
+    sc = case.scenario
+    corps = case.corporations[case.corporations["region"].isin(regions)]
+    proj = Projection(corps, sc)
+    layout = proj.layout
+    lm = LinearModel()
+    C, H = len(corps), sc.horizon_years
+    n_dec = sum(layout.length(b) for b in DECISION_BLOCKS)
+    pos = pd.Series(np.arange(C), index=corps.index)
+
+    # Tasks: one row per origin, type and year with homes > 0
+    tasks = case.opgave[case.opgave["corporation_id"].isin(corps.index)].rename(columns={"corporation_id": "origin"})
+    tasks = tasks.sort_values(["origin", "type", "year"]).reset_index(drop=True)
+    tasks["t"] = tasks["year"] - sc.base_year
+    tasks["task"] = np.arange(len(tasks))
+    # Moves: each tradeable task with each corporation that may execute it
+    moves = tasks[tasks["type"].isin(TRADEABLE)].merge(executors(case, corps), on="origin")
+    moves = moves.sort_values(["origin", "type", "year", "executor"]).reset_index(drop=True)
+    pairs = moves.loc[moves["origin"] != moves["executor"], ["origin", "executor"]].drop_duplicates()
+    pairs = pairs.sort_values(["origin", "executor"]).reset_index(drop=True)
+    pairs["pair"] = np.arange(len(pairs))
+    moves = moves.merge(pairs, on=["origin", "executor"], how="left")
+    moves["pair"] = moves["pair"].fillna(-1).astype(int)
+
+    # Decision slots: build:k (homes c completes), demolish and verduurzaming (c's own tasks)
+    block_start = {k: layout.start("verduurzaming" if k == "verduurzaming" else f"build:{k}") for k in TYPES}
+    move_slot = pos[moves["executor"]].to_numpy() * n_dec + moves["type"].map(block_start).to_numpy(int) + moves["t"].to_numpy() - 1
+    own = tasks[tasks["type"].isin(("sloop_nieuwbouw", "verduurzaming"))]
+    own_block = np.where(own["type"] == "verduurzaming", layout.start("verduurzaming"), layout.start("demolish"))
+    own_slot = pos[own["origin"]].to_numpy() * n_dec + own_block + own["t"].to_numpy() - 1
+    upper = np.zeros(C * n_dec)
+    np.add.at(upper, move_slot, moves["homes"].to_numpy(float))
+    np.add.at(upper, own_slot, own["homes"].to_numpy(float))
+    is_build = np.zeros(n_dec, bool)
+    is_build[:layout.start("demolish")] = True
+
+    # Variables
+    w = lm.add_variables("execute", pd.MultiIndex.from_frame(moves[["origin", "executor", "type", "year"]]),
+                         upper=moves["homes"].to_numpy(float))
+    u = lm.add_variables("unfilled", pd.MultiIndex.from_frame(tasks[["origin", "type", "year"]]),
+                         upper=tasks["homes"].to_numpy(float), integer=True)
+    y = lm.add_variables("transfer", pd.MultiIndex.from_frame(pairs[["origin", "executor"]]), upper=1.0, integer=True)
+    z_index = pd.MultiIndex.from_product([corps.index, np.arange(n_dec)], names=["corporation_id", "slot"])
+    z = lm.add_variables("decision", z_index, upper=upper, integer=np.tile(is_build, C))  # build slots: whole homes
+    gap = lm.add_variables("continuity_gap", pd.MultiIndex.from_product(
+        [corps.index, sc.years, LIMITS], names=["corporation_id", "year", "limit"]))
+
+    # unfilled_balance: sum_c w[o,c,k,t] + u[o,k,t] = A[o,k,t]   (tradeable tasks)
+    tradeable = tasks["type"].isin(TRADEABLE).to_numpy()
+    A = tasks["homes"].to_numpy(float)
+    task_row = pd.Series(np.arange(tradeable.sum()), index=tasks["task"][tradeable])
+    lm.add_constraints("unfilled_balance", u.index[tradeable],
+                       [(task_row[moves["task"]].to_numpy(), w.ids, 1.0),
+                        (np.arange(tradeable.sum()), u.ids[tradeable], 1.0)], lower=A[tradeable], upper=A[tradeable])
+
+    # decision_link: build slot = sum of the flows c executes; own demolition / verduurzaming = A - u
+    rhs = np.zeros(C * n_dec)
+    np.add.at(rhs, own_slot, own["homes"].to_numpy(float))
+    lm.add_constraints("decision_link", z.index, [
+        (np.arange(C * n_dec), z.ids, 1.0),
+        (move_slot, w.ids, -1.0),
+        (own_slot, u.ids[own["task"].to_numpy()], 1.0),
+    ], lower=rhs, upper=rhs)
+
+    # transfer_link: w[o,c,k,t] <= A[o,k,t] * y[o,c]  (big-M from the task itself)
+    is_move = (moves["pair"] >= 0).to_numpy()
+    m = moves[is_move]
+    rows = np.arange(len(m))
+    lm.add_constraints("transfer_link", w.index[is_move],
+                       [(rows, w.ids[is_move], 1.0), (rows, y.ids[m["pair"]], -m["homes"].to_numpy(float))],
+                       upper=0.0)
+    # min_transfer: a relation moves at least min_transfer homes (or all of o's tradeable task)
+    tradeable_total = tasks[tradeable].groupby("origin")["homes"].sum()
+    least = np.minimum(sc["allocation"]["min_transfer"], pairs["origin"].map(tradeable_total).to_numpy(float))
+    lm.add_constraints("min_transfer", y.index,
+                       [(m["pair"], w.ids[is_move], 1.0), (pairs["pair"], y.ids, -least)], lower=0.0)
+    max_partners = sc["allocation"]["max_partners"]
+    if max_partners > 0 and len(pairs):
+        origins = pd.Index(pairs["origin"].unique(), name="origin")
+        lm.add_constraints("max_partners", origins,
+                           [(origins.get_indexer(pairs["origin"]), y.ids, 1.0)], upper=float(max_partners))
+
+    # Ratio limits: headroom(c, t) + gap(c, t, limit) >= 0, every year 1..H (MODEL.md 4)
+    year_index = pd.MultiIndex.from_product([corps.index, sc.years], names=["corporation_id", "year"])
+    row = np.repeat(np.arange(C * H), n_dec)
+    col = np.repeat(z.ids.reshape(C, 1, n_dec), H, axis=1).reshape(-1)
+    for k, limit in enumerate(LIMITS):
+        affine = proj.headroom[limit] / MONEY_SCALE
+        coef = affine[:, :, 1:1 + n_dec].reshape(-1)
+        gap_ids = gap.ids.reshape(C, H, len(LIMITS))[:, :, k].reshape(-1)
+        lm.add_constraints(LIMIT_ROWS[limit], year_index,
+                           [(row, col, coef), (np.arange(C * H), gap_ids, 1.0)],
+                           lower=-affine[:, :, 0].reshape(-1))
+
+    return RegionModel(regions=regions, case=case, projection=proj, model=lm, tasks=tasks,
+                       moves=moves, pairs=pairs)

@@ -1,0 +1,243 @@
+"""A case: corporations.csv, opgave.csv and scenario.toml, read and validated (MODEL.md 3, 10).
+
+Everything is checked before any model is built. The first problem found ends the run
+with a :class:`CaseError` naming the file, the line (as a spreadsheet shows it: the
+header is line 1), the field and what was expected.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dpm.model.errors import CaseError
+from dpm.model.scenario import TYPES, Scenario, load_scenario
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of an input table: its kind, whether it is required, and its range."""
+
+    kind: str  # "text", "whole" (non-negative integer), "number", "rate" (a fraction)
+    required: bool = False
+    lower: float = 0.0
+    upper: float = float("inf")
+    doc: str = ""
+
+
+CORPORATION_COLUMNS = {
+    "corporation_id": Column("text", True, doc="unique id"),
+    "name": Column("text", True),
+    "region": Column("text", True, doc="woondeal region"),
+    "homes": Column("whole", True, lower=1, doc="existing DAEB homes E0"),
+    "rent_per_home_eur": Column("number", True, doc="net rent per home per year, EUR"),
+    "opex_per_home_eur": Column("number", True, doc="beheer + onderhoud + leefbaarheid per home per year, EUR"),
+    "debt_eur": Column("number", True, doc="opening debt D0, EUR"),
+    "interest_rate": Column("rate", True, upper=0.2, doc="average rate r0 on the opening debt"),
+    "beleidswaarde_eur": Column("number", True, lower=1.0, doc="opening beleidswaarde BW0, EUR"),
+    "werkgebied": Column("text", doc="other regions it may work in, separated by '|'"),
+    "runoff": Column("rate", upper=1.0, doc="share of the opening debt refinanced each year"),
+    "guaranteed_share": Column("rate", upper=1.0, doc="WSW-guaranteed share of debt"),
+    "other_assets_eur": Column("number"),
+    "other_liabilities_eur": Column("number"),
+    "vpb_eur": Column("number", doc="corporate tax per year, EUR"),
+    "taxes_per_home_eur": Column("number", doc="property taxes and levies per home per year, EUR"),
+    "efg_homes": Column("whole", doc="homes with an E/F/G label still to improve"),
+    "efg_deadline_year": Column("whole", lower=1990, upper=2100),
+    "sales_per_year": Column("whole", doc="homes sold per year"),
+    "sale_price_eur": Column("number", doc="sale price per home, EUR of the base year"),
+    "marktwaarde_eur": Column("number", doc="reported only"),
+    "icr_min": Column("number", upper=10.0, doc="own stricter ICR norm"),
+    "ltv_max": Column("rate", upper=1.0, doc="own stricter LTV norm"),
+    "solvency_min": Column("rate", upper=1.0, doc="own stricter solvency norm"),
+}
+
+OPGAVE_COLUMNS = {
+    "region": Column("text", True),
+    "corporation_id": Column("text", doc="empty: a region row, split over its corporations by stock"),
+    "type": Column("text", True),
+    "year": Column("whole", True, lower=1990, upper=2100),
+    "homes": Column("whole", True),
+}
+
+
+def _suggest(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _read_table(file: Path, columns: dict[str, Column]) -> pd.DataFrame:
+    """Read a CSV as text, check its columns, and convert each field per its :class:`Column`."""
+    name = file.name
+    try:
+        text = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise CaseError(name, "file not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise CaseError(name, f"cannot read as CSV: {err}") from None
+    text.columns = [str(c).strip() for c in text.columns]
+    for col in text.columns:
+        if col not in columns:
+            raise CaseError(name, f"unknown column{_suggest(col, columns)} (expected: {', '.join(columns)})",
+                            1, col)
+    for col, spec in columns.items():
+        if spec.required and col not in text.columns:
+            raise CaseError(name, f"required column is missing{_suggest(col, text.columns)}", 1, col)
+    if text.empty:
+        raise CaseError(name, "no rows")
+    out = pd.DataFrame(index=text.index)
+    lines = text.index.to_numpy() + 2  # header is line 1
+    for col in text.columns:
+        spec = columns[col]
+        raw = text[col].str.strip()
+        empty = raw == ""
+        if spec.required and empty.any():
+            raise CaseError(name, "required value is empty", int(lines[empty.to_numpy().argmax()]), col)
+        if spec.kind == "text":
+            out[col] = raw.where(~empty, None)
+            continue
+        values = pd.to_numeric(raw.where(~empty, None), errors="coerce")
+        bad = (values.isna() & ~empty) | np.isinf(values.fillna(0))
+        if bad.any():
+            i = int(bad.to_numpy().argmax())
+            raise CaseError(name, f"expected a number, got {raw.iloc[i]!r}", int(lines[i]), col)
+        if spec.kind == "whole":
+            frac = values.notna() & (values != values.round())
+            if frac.any():
+                i = int(frac.to_numpy().argmax())
+                raise CaseError(name, f"expected a whole number of homes/years, got {raw.iloc[i]!r}", int(lines[i]), col)
+        low = values.notna() & ((values < spec.lower) | (values > spec.upper))
+        if low.any():
+            i = int(low.to_numpy().argmax())
+            v = float(values.iloc[i])
+            hint = f"; rates are fractions: did you mean {v / 100:g}?" if spec.kind == "rate" and 1 < v <= 100 else ""
+            raise CaseError(name, f"expected a value in [{spec.lower:g}, {spec.upper:g}], got {raw.iloc[i]}{hint}",
+                            int(lines[i]), col)
+        out[col] = values
+    out["line"] = lines
+    return out
+
+
+@dataclass
+class Case:
+    """A validated case: one row per corporation (defaults filled), the opgave per corporation."""
+
+    name: str
+    path: Path
+    scenario: Scenario
+    corporations: pd.DataFrame  # index corporation_id, every CORPORATION_COLUMNS field filled
+    opgave: pd.DataFrame  # columns corporation_id, region, type, year, homes (homes > 0, no duplicates)
+    werkgebied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # corporation -> extra regions
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted(self.corporations["region"].unique())
+
+
+def _fill_corporation_defaults(corp: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    d = scenario["corporation_defaults"]
+    fill = {
+        "runoff": d["runoff"], "guaranteed_share": d["guaranteed_share"],
+        "taxes_per_home_eur": d["taxes_per_home_eur"], "efg_deadline_year": d["efg_deadline_year"],
+        "other_assets_eur": 0.0, "other_liabilities_eur": 0.0, "vpb_eur": 0.0, "efg_homes": 0,
+        "sales_per_year": 0, "sale_price_eur": 0.0, "marktwaarde_eur": np.nan,
+        "icr_min": np.nan, "ltv_max": np.nan, "solvency_min": np.nan, "werkgebied": None,
+    }
+    for col, value in fill.items():
+        if col not in corp.columns:
+            corp[col] = value
+        elif not (isinstance(value, float) and np.isnan(value)) and value is not None:
+            corp[col] = corp[col].fillna(value)
+    return corp
+
+
+def _split_region_rows(region_rows: pd.DataFrame, corp: pd.DataFrame) -> pd.DataFrame:
+    """Split region-level opgave over the region's corporations in proportion to their stock:
+    whole homes rounded down, the remainder to the largest corporation (MODEL.md 3)."""
+    parts = []
+    for region, members in corp.groupby("region", sort=True):
+        rows = region_rows[region_rows["region"] == region]
+        if rows.empty:
+            continue
+        members = members.sort_values(["homes", "corporation_id"], ascending=[False, True])
+        share = members["homes"].to_numpy(float) / members["homes"].sum()
+        homes = rows["homes"].to_numpy(float)
+        split = np.floor(np.outer(homes, share))
+        split[:, 0] += homes - split.sum(axis=1)  # remainder to the largest
+        parts.append(pd.DataFrame({
+            "region": region,
+            "corporation_id": np.tile(members["corporation_id"].to_numpy(), len(rows)),
+            "type": np.repeat(rows["type"].to_numpy(), len(members)),
+            "year": np.repeat(rows["year"].to_numpy(), len(members)),
+            "homes": split.ravel(),
+        }))
+    return pd.concat(parts, ignore_index=True) if parts else region_rows.iloc[:0][["region", "corporation_id", "type", "year", "homes"]]
+
+
+def load_case(path: str | Path, overrides: dict | None = None) -> Case:
+    """Read and validate the case folder ``path``; nothing is built or written here."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise CaseError(str(folder), "not a case folder (expected corporations.csv, opgave.csv, scenario.toml)")
+    scenario = load_scenario(folder / "scenario.toml", overrides)
+
+    corp = _read_table(folder / "corporations.csv", CORPORATION_COLUMNS)
+    dup = corp["corporation_id"].duplicated()
+    if dup.any():
+        i = int(dup.to_numpy().argmax())
+        raise CaseError("corporations.csv", f"duplicate id {corp['corporation_id'].iloc[i]!r}",
+                        int(corp["line"].iloc[i]), "corporation_id")
+    corp = _fill_corporation_defaults(corp, scenario)
+    regions = set(corp["region"])
+    werkgebied: dict[str, tuple[str, ...]] = {}
+    for _, row in corp.iterrows():
+        text = "" if pd.isna(row["werkgebied"]) else str(row["werkgebied"])
+        extra = tuple(r.strip() for r in text.split("|") if r.strip())
+        for r in extra:
+            if r not in regions:
+                raise CaseError("corporations.csv", f"unknown region {r!r}{_suggest(r, regions)} "
+                                "(a werkgebied region must be the region of some corporation)",
+                                int(row["line"]), "werkgebied")
+        werkgebied[row["corporation_id"]] = tuple(r for r in extra if r != row["region"])
+    corp = corp.set_index("corporation_id", drop=False).sort_index()
+
+    opg = _read_table(folder / "opgave.csv", OPGAVE_COLUMNS)
+    first, last = scenario.base_year + 1, scenario.base_year + scenario.policy_years
+    for i, row in enumerate(opg.itertuples(index=False)):
+        line = int(row.line)
+        if row.type not in TYPES:
+            raise CaseError("opgave.csv", f"unknown type {row.type!r}{_suggest(row.type, TYPES)} "
+                            f"(expected one of {', '.join(TYPES)})", line, "type")
+        if row.region not in regions:
+            raise CaseError("opgave.csv", f"region {row.region!r} has no corporations in corporations.csv"
+                            f"{_suggest(row.region, regions)}", line, "region")
+        if not pd.isna(row.corporation_id):
+            if row.corporation_id not in corp.index:
+                raise CaseError("opgave.csv", f"unknown corporation_id {row.corporation_id!r}"
+                                f"{_suggest(row.corporation_id, corp.index)}", line, "corporation_id")
+            if corp.at[row.corporation_id, "region"] != row.region:
+                raise CaseError("opgave.csv", f"corporation {row.corporation_id!r} belongs to region "
+                                f"{corp.at[row.corporation_id, 'region']!r}, not {row.region!r}", line, "region")
+        if not first <= row.year <= last:
+            raise CaseError("opgave.csv", f"year {int(row.year)} is outside the policy period {first}-{last}",
+                            line, "year")
+    key = ["region", "corporation_id", "type", "year"]
+    dup = opg.duplicated(key)
+    if dup.any():
+        raise CaseError("opgave.csv", "duplicate row: this region, corporation, type and year is given twice",
+                        int(opg["line"][dup].iloc[0]), "year")
+    is_region = opg["corporation_id"].isna()
+    mixed = opg[is_region].merge(opg[~is_region], on=["region", "type", "year"], suffixes=("", "_corp"))
+    if not mixed.empty:
+        raise CaseError("opgave.csv", "this region, type and year has a region row and corporation rows; "
+                        "give either one region row or rows per corporation", int(mixed["line"].iloc[0]),
+                        "corporation_id")
+    rows = pd.concat([opg.loc[~is_region, ["region", "corporation_id", "type", "year", "homes"]],
+                      _split_region_rows(opg[is_region], corp.reset_index(drop=True))], ignore_index=True)
+    rows = rows[rows["homes"] > 0].astype({"year": int, "homes": int})
+    rows = rows.groupby(["region", "corporation_id", "type", "year"], as_index=False)["homes"].sum()
+    return Case(name=folder.resolve().name, path=folder, scenario=scenario,
+                corporations=corp.drop(columns="line"), opgave=rows, werkgebied=werkgebied)

@@ -1,0 +1,134 @@
+"""A small block-structured linear model: named, pandas-indexed blocks of variables and rows.
+
+Each block is added in one vectorised call (no Python loop per row), and keeps its index
+so results and duals come back as labelled pandas objects. The model is handed to HiGHS
+as one sparse matrix (``dpm.solvers.highs``); ``to_pyomo`` gives the same model as a Pyomo
+ConcreteModel for inspection or other solvers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+INF = np.inf
+
+
+@dataclass
+class Block:
+    """A named block of variables or rows: ``index`` labels positions start..start+len-1."""
+
+    name: str
+    index: pd.Index
+    start: int
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.start, self.start + len(self.index))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def series(self, values: np.ndarray) -> pd.Series:
+        return pd.Series(values[self.start:self.start + len(self.index)], index=self.index, name=self.name)
+
+
+class LinearModel:
+    """Variables and rows ``lower <= A x <= upper`` added block by block."""
+
+    def __init__(self) -> None:
+        self.variables: dict[str, Block] = {}
+        self.constraints: dict[str, Block] = {}
+        self._col = {"lb": [], "ub": [], "int": []}
+        self._row = {"lb": [], "ub": []}
+        self._coo = {"r": [], "c": [], "v": []}
+        self.n_cols = 0
+        self.n_rows = 0
+
+    def add_variables(self, name: str, index: pd.Index, lower=0.0, upper=INF, integer=False) -> Block:
+        """Add a block of variables; ``integer`` is one flag or one per variable."""
+        n = len(index)
+        block = Block(name, index, self.n_cols)
+        self._col["lb"].append(np.broadcast_to(np.asarray(lower, float), (n,)))
+        self._col["ub"].append(np.broadcast_to(np.asarray(upper, float), (n,)))
+        self._col["int"].append(np.broadcast_to(np.asarray(integer, dtype=np.int8), (n,)))
+        self.variables[name] = block
+        self.n_cols += n
+        return block
+
+    def add_constraints(self, name: str, index: pd.Index, terms, lower=-INF, upper=INF) -> Block:
+        """Add rows ``lower <= sum(coef * x[col]) <= upper``.
+
+        ``terms`` is a list of ``(row, col, coef)`` arrays: row positions within this block,
+        global variable ids, coefficients (broadcast where scalar).
+        """
+        n = len(index)
+        block = Block(name, index, self.n_rows)
+        for row, col, coef in terms:
+            row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
+            coef = np.broadcast_to(np.asarray(coef, float), row.shape)
+            keep = coef != 0
+            self._coo["r"].append(row[keep] + self.n_rows)
+            self._coo["c"].append(col[keep])
+            self._coo["v"].append(coef[keep])
+        self._row["lb"].append(np.broadcast_to(np.asarray(lower, float), (n,)))
+        self._row["ub"].append(np.broadcast_to(np.asarray(upper, float), (n,)))
+        self.constraints[name] = block
+        self.n_rows += n
+        return block
+
+    # --- assembled arrays ------------------------------------------------------------------
+    def _cat(self, parts, dtype=float) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+    @property
+    def col_lower(self): return self._cat(self._col["lb"])
+    @property
+    def col_upper(self): return self._cat(self._col["ub"])
+    @property
+    def integrality(self): return self._cat(self._col["int"], np.int8)
+    @property
+    def row_lower(self): return self._cat(self._row["lb"])
+    @property
+    def row_upper(self): return self._cat(self._row["ub"])
+
+    def matrix(self) -> sp.csc_matrix:
+        return sp.csc_matrix((self._cat(self._coo["v"]), (self._cat(self._coo["r"], np.int64),
+                                                           self._cat(self._coo["c"], np.int64))),
+                             shape=(self.n_rows, self.n_cols))
+
+    def cost(self, terms: dict[str, np.ndarray | float]) -> np.ndarray:
+        """A cost vector from ``{variable block: coefficient(s)}``."""
+        out = np.zeros(self.n_cols)
+        for name, coef in terms.items():
+            block = self.variables[name]
+            out[block.ids] = coef
+        return out
+
+    def size(self) -> dict[str, int]:
+        integ = self.integrality
+        return {"variables": self.n_cols, "integer_variables": int(integ.sum()),
+                "constraints": self.n_rows, "nonzeros": int(sum(len(v) for v in self._coo["v"]))}
+
+    def to_pyomo(self, cost: np.ndarray | None = None):
+        """The same model as a Pyomo ConcreteModel (x[j] over all columns, one row list)."""
+        import pyomo.environ as pyo
+
+        m = pyo.ConcreteModel()
+        lb, ub, integ = self.col_lower, self.col_upper, self.integrality
+        m.x = pyo.Var(range(self.n_cols), domain=lambda _, j: pyo.Integers if integ[j] else pyo.Reals,
+                      bounds=lambda _, j: (None if lb[j] == -INF else lb[j], None if ub[j] == INF else ub[j]))
+        A = self.matrix().tocsr()
+        rl, ru = self.row_lower, self.row_upper
+
+        def row(_, i):
+            start, end = A.indptr[i], A.indptr[i + 1]
+            body = sum(v * m.x[j] for j, v in zip(A.indices[start:end], A.data[start:end]))
+            return (None if rl[i] == -INF else rl[i], body, None if ru[i] == INF else ru[i])
+
+        m.rows = pyo.Constraint(range(self.n_rows), rule=row)
+        if cost is not None:
+            m.obj = pyo.Objective(expr=sum(c * m.x[j] for j, c in enumerate(cost) if c != 0))
+        return m

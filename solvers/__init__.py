@@ -1,0 +1,1 @@
+"""dpm.solvers: HiGHS interface, solver options and the lexicographic stage driver."""

@@ -1,0 +1,136 @@
+"""HiGHS through its direct Python interface: pass the matrix, set options, read status and gap.
+
+The model is passed once as a sparse matrix; stages change only the objective and add a
+row (see ``dpm.solvers.lexicographic``), so nothing is rebuilt between stages.
+"""
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from dpm.model.linear import LinearModel
+
+STATUS = {
+    "kOptimal": "optimal",
+    "kTimeLimit": "time_limit",
+    "kInfeasible": "infeasible",
+    "kUnbounded": "unbounded",
+    "kUnboundedOrInfeasible": "infeasible",
+    "kInterrupt": "interrupted",
+    "kSolutionLimit": "solution_limit",
+    "kIterationLimit": "iteration_limit",
+}
+
+
+@dataclass
+class SolveResult:
+    status: str  # optimal, time_limit, infeasible, ...
+    has_solution: bool
+    objective: float | None
+    bound: float | None
+    mip_gap: float | None
+    seconds: float
+    x: np.ndarray | None
+
+
+@contextmanager
+def _quiet_stdout():
+    """HiGHS prints its banner from C++ when an instance is made; keep stdout clean."""
+    try:
+        fd = os.dup(1)
+    except OSError:  # no real stdout (e.g. captured): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(fd, 1)
+        os.close(fd)
+
+
+class HighsSolver:
+    """One HiGHS instance holding a :class:`LinearModel`; solve it repeatedly with new objectives."""
+
+    def __init__(self, model: LinearModel, options: dict, verbose: bool = False):
+        self.model = model
+        with _quiet_stdout():
+            self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", bool(verbose))
+        self.h.setOptionValue("log_to_console", bool(verbose))
+        self.h.setOptionValue("time_limit", float(options["time_limit_s"]))
+        self.h.setOptionValue("mip_rel_gap", float(options["mip_rel_gap"]))
+        self.h.setOptionValue("threads", int(options["threads"]))
+        self.h.setOptionValue("random_seed", int(options["random_seed"]))
+        self._pass(model)
+        self.integer_type = highspy.HighsVarType.kInteger
+
+    def _pass(self, model: LinearModel) -> None:
+        A = model.matrix()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = model.n_cols, model.n_rows
+        lp.col_cost_ = np.zeros(model.n_cols)
+        lp.col_lower_, lp.col_upper_ = model.col_lower, model.col_upper
+        lp.row_lower_, lp.row_upper_ = model.row_lower, model.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data
+        integ = model.integrality
+        if integ.any():
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integ]
+        self.h.passModel(lp)
+        self.n_cols = model.n_cols
+
+    def add_columns(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """Append continuous columns (no entries yet); returns their ids."""
+        n = len(lower)
+        self.h.addCols(n, np.zeros(n), np.asarray(lower, float), np.asarray(upper, float), 0,
+                       np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        ids = np.arange(self.n_cols, self.n_cols + n)
+        self.n_cols += n
+        return ids
+
+    def add_rows(self, lower, upper, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Append rows given as COO entries (row positions 0..n-1 within the new rows)."""
+        lower, upper = np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float))
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        starts = np.searchsorted(rows, np.arange(len(lower))).astype(np.int32)
+        self.h.addRows(len(lower), lower, upper, len(vals), starts, cols.astype(np.int32), vals.astype(float))
+
+    def set_objective(self, cost: np.ndarray, sense: str = "min", abs_gap: float | None = None) -> None:
+        cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))])
+        self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32), cost.astype(float))
+        self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if sense == "min" else highspy.ObjSense.kMaximize)
+        self.h.setOptionValue("mip_abs_gap", 1e-6 if abs_gap is None else float(abs_gap))
+
+    def set_start(self, x: np.ndarray) -> None:
+        """A feasible point as MIP start (warm start of the next stage)."""
+        sol = highspy.HighsSolution()
+        sol.col_value = list(np.asarray(x, float))
+        sol.value_valid = True
+        self.h.setSolution(sol)
+
+    def solve(self) -> SolveResult:
+        start = time.perf_counter()
+        self.h.run()
+        seconds = time.perf_counter() - start
+        raw = self.h.getModelStatus().name
+        status = STATUS.get(raw, raw)
+        info = self.h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        x = np.asarray(self.h.getSolution().col_value) if has_solution else None
+        objective = info.objective_function_value if has_solution else None
+        is_mip = bool(self.model.integrality.any())
+        bound = info.mip_dual_bound if is_mip else objective
+        gap = info.mip_gap if is_mip and has_solution else (0.0 if has_solution else None)
+        if gap is not None and not np.isfinite(gap):
+            gap = None
+        return SolveResult(status, has_solution, objective, bound, gap, seconds, x)
