@@ -60,16 +60,23 @@ class HighsSolver:
 
     def __init__(self, model: LinearModel, options: dict, verbose: bool = False):
         self.model = model
-        with _quiet_stdout():
-            self.h = highspy.Highs()
-        self.h.setOptionValue("output_flag", bool(verbose))
-        self.h.setOptionValue("log_to_console", bool(verbose))
-        self.h.setOptionValue("time_limit", float(options["time_limit_s"]))
-        self.h.setOptionValue("mip_rel_gap", float(options["mip_rel_gap"]))
-        self.h.setOptionValue("threads", int(options["threads"]))
-        self.h.setOptionValue("random_seed", int(options["random_seed"]))
+        self.options = {
+            "output_flag": bool(verbose), "log_to_console": bool(verbose),
+            "time_limit": float(options["time_limit_s"]), "mip_rel_gap": float(options["mip_rel_gap"]),
+            "threads": int(options["threads"]), "random_seed": int(options["random_seed"]),
+        }
+        self.h = self._new_instance()
         self._pass(model)
         self.integer_type = highspy.HighsVarType.kInteger
+        self.cost = np.zeros(model.n_cols)
+        self.restarts = 0  # solves repeated without a start (see solve)
+
+    def _new_instance(self) -> highspy.Highs:
+        with _quiet_stdout():
+            h = highspy.Highs()
+        for key, value in self.options.items():
+            h.setOptionValue(key, value)
+        return h
 
     def _pass(self, model: LinearModel) -> None:
         A = model.matrix()
@@ -109,7 +116,10 @@ class HighsSolver:
         cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))])
         self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32), cost.astype(float))
         self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if sense == "min" else highspy.ObjSense.kMaximize)
-        self.h.setOptionValue("mip_abs_gap", 1e-6 if abs_gap is None else float(abs_gap))
+        self.options["mip_abs_gap"] = 1e-6 if abs_gap is None else float(abs_gap)
+        self.h.setOptionValue("mip_abs_gap", self.options["mip_abs_gap"])
+        self.cost = cost
+        self.sense = sense
 
     def set_start(self, x: np.ndarray) -> None:
         """A feasible point as MIP start (warm start of the next stage)."""
@@ -119,9 +129,24 @@ class HighsSolver:
         self.h.setSolution(sol)
 
     def solve(self) -> SolveResult:
+        """Run HiGHS. The objective of the returned point is recomputed here: HiGHS 1.16 can
+        value a MIP start in its presolved space without the objective offset and stop on it
+        as 'optimal'. If the two disagree, the stage is solved again on a fresh instance
+        without the start."""
         start = time.perf_counter()
         self.h.run()
-        seconds = time.perf_counter() - start
+        out = self._result(time.perf_counter() - start)
+        if out.has_solution and abs(float(self.cost @ out.x) - out.objective) > 1e-6 * max(1.0, abs(out.objective)):
+            lp = self.h.getLp()
+            self.h = self._new_instance()
+            self.h.passModel(lp)
+            self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize)
+            self.restarts += 1
+            self.h.run()
+            out = self._result(time.perf_counter() - start)
+        return out
+
+    def _result(self, seconds: float) -> SolveResult:
         raw = self.h.getModelStatus().name
         status = STATUS.get(raw, raw)
         info = self.h.getInfo()

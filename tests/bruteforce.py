@@ -1,0 +1,74 @@
+"""Brute force for tiny cases: enumerate every whole-home allocation, evaluate it, and find the
+lexicographic optimum of MODEL.md 5 by sorting. Independent of the MIP: only the (separately
+tested) projection is shared.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from dpm.model.case import Case
+from dpm.model.projection import LIMITS, Projection
+from dpm.model.scenario import TRADEABLE
+
+
+def compositions(n: int, parts: int):
+    """All ways to write n as an ordered sum of ``parts`` non-negative integers."""
+    for cut in itertools.combinations(range(n + parts - 1), parts - 1):
+        bounds = (-1, *cut, n + parts - 1)
+        yield tuple(bounds[i + 1] - bounds[i] - 1 for i in range(parts))
+
+
+def brute_force(case: Case) -> dict:
+    """Optimal value of each stage (continuity EUR, unfilled homes, transfers, homes moved)."""
+    sc = case.scenario
+    corps = case.corporations
+    proj = Projection(corps, sc)
+    lay = proj.layout
+    ids = list(corps.index)
+    min_transfer = sc["allocation"]["min_transfer"]
+    tasks = case.opgave.to_dict("records")
+    options = []  # per task: list of (executed-by-each-corporation tuple, unfilled)
+    for task in tasks:
+        if task["type"] in TRADEABLE:
+            options.append([(c[:-1], c[-1]) for c in compositions(task["homes"], len(ids) + 1)])
+        else:  # verduurzaming: the owner only
+            owner = ids.index(task["corporation_id"])
+            options.append([(tuple(d if i == owner else 0 for i in range(len(ids))), task["homes"] - d)
+                            for d in range(task["homes"] + 1)])
+    total = {o: sum(t["homes"] for t in tasks if t["corporation_id"] == o and t["type"] in TRADEABLE) for o in ids}
+    combos = list(itertools.product(*options))
+    z = np.zeros((len(combos), len(ids), lay.slots))
+    unfilled = np.zeros(len(combos))
+    moved_pair = np.zeros((len(combos), len(ids), len(ids)))
+    for n, combo in enumerate(combos):
+        for task, (done, left) in zip(tasks, combo):
+            t = task["year"] - sc.base_year
+            o = ids.index(task["corporation_id"])
+            unfilled[n] += left
+            block = "verduurzaming" if task["type"] == "verduurzaming" else f"build:{task['type']}"
+            for c, homes in enumerate(done):
+                z[n, c, lay.slot(block, t)] += homes
+                if task["type"] in TRADEABLE and c != o:
+                    moved_pair[n, o, c] += homes
+            if task["type"] == "sloop_nieuwbouw":
+                z[n, o, lay.slot("demolish", t)] += sum(done)
+    # min_transfer: a relation moves at least min(min_transfer, o's whole tradeable task)
+    least = np.array([min(min_transfer, total[o]) for o in ids])[None, :, None]
+    ok = ~((moved_pair > 0) & (moved_pair < least)).any(axis=(1, 2))
+    gap = np.zeros(len(combos))
+    for limit in LIMITS:
+        a = proj.headroom[limit]
+        values = a[None, ..., 0] + np.einsum("chs,ncs->nch", a[..., 1:], z)
+        gap += np.maximum(0.0, -values).sum(axis=(1, 2))
+    transfers = (moved_pair > 0).sum(axis=(1, 2))
+    moved = moved_pair.sum(axis=(1, 2))
+    keep = ok.copy()
+    best = {}
+    for name, value, tol in (("continuity", gap, 1e-3), ("unfilled", unfilled, 0.5),
+                             ("transfers", transfers, 0.5), ("homes_moved", moved, 0.5)):
+        best[name] = float(value[keep].min())
+        keep &= value <= best[name] + tol
+    best["allocations"] = len(combos)
+    return best

@@ -1,0 +1,58 @@
+"""Shared helpers: write small cases to disk, run the CLI, and one solved default case."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dpm.cli import main  # noqa: E402
+from dpm.scenarios import path as package_path  # noqa: E402
+
+DEFAULT_CASE = Path(str(package_path("voorbeeldregio")))
+
+# A small corporation row; tests override fields.
+CORP = {"name": "", "region": "R", "homes": 100, "rent_per_home_eur": 8000, "opex_per_home_eur": 3000,
+        "taxes_per_home_eur": 500, "debt_eur": 6_000_000, "interest_rate": 0.03,
+        "beleidswaarde_eur": 10_000_000, "guaranteed_share": 1.0, "runoff": 0.1}
+
+
+def write_case(folder: Path, corporations: list[dict], opgave: list[dict], scenario: str = "base_year = 2025\n") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{**CORP, "name": c["corporation_id"], **c} for c in corporations]
+    pd.DataFrame(rows).to_csv(folder / "corporations.csv", index=False)
+    pd.DataFrame(opgave, columns=["region", "corporation_id", "type", "year", "homes"]).to_csv(
+        folder / "opgave.csv", index=False)
+    (folder / "scenario.toml").write_text(scenario, encoding="utf-8")
+    return folder
+
+
+def copy_default(tmp_path: Path, name: str = "case") -> Path:
+    return Path(shutil.copytree(DEFAULT_CASE, tmp_path / name, ignore=shutil.ignore_patterns("*.md")))
+
+
+def run_cli(case: Path, out: Path, *extra: str) -> int:
+    return main(["run", str(case), "--out", str(out), *extra])
+
+
+class Results:
+    """A results folder, read back."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.projection = pd.read_csv(folder / "projection.csv")
+        self.allocation = pd.read_csv(folder / "allocation.csv")
+        self.shortfall = pd.read_csv(folder / "shortfall.csv")
+        self.summary = json.loads((folder / "summary.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def default_results(tmp_path_factory) -> Results:
+    out = tmp_path_factory.mktemp("default") / "out"
+    assert run_cli(DEFAULT_CASE, out) == 0
+    return Results(out)
