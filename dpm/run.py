@@ -89,11 +89,8 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False)
     rm = build_region_model(case, regions)
     solver = HighsSolver(rm.model, case.scenario["solver"], verbose=verbose)
     build_seconds = time.perf_counter() - start
-    tolerance = case.scenario["solver"]["stage_tolerance"]
-    result = solve_lexicographic(solver, rm.stages(), rm.start(), tolerance)
-    polish = solve_lexicographic(solver, [rm.polish(solver, result.x)], result.x, tolerance)
-    result.stages += polish.stages
-    result.x = polish.x
+    opts = case.scenario["solver"]
+    result = solve_lexicographic(solver, rm.stages(), rm.start(), opts["stage_tolerance"], opts["homes_gap"])
     projection, allocation, shortfall, transfers = _read_back(rm, result.x)
     return ComponentResult(regions, result.stages, rm.model.size(), build_seconds,
                            projection, allocation, shortfall, transfers)

@@ -2,8 +2,8 @@
 
 Variables (all pandas-indexed blocks, see ``dpm.model.linear``):
 
-- ``execute``  w[o,c,k,t] integer: homes of origin o's task of type k that c completes in year t
-- ``unfilled`` u[o,k,t]: homes of o's task left unfilled in year t
+- ``execute``  w[o,c,k,t] integer: homes of origin o's tradeable task of type k that c completes in year t
+- ``unfilled`` u[o,k,t] integer: homes of o's task left unfilled in year t (verduurzaming: done = A - u)
 - ``transfer`` y[o,c] binary (o != c): c takes over tasks of o at all
 - ``decision`` z[c,slot]: c's own decisions in the projection layout (homes it completes per
   type and year, its own demolitions, its verduurzaming), the sum of the w that feed them
@@ -76,14 +76,14 @@ class RegionModel:
         stages = [
             Stage("continuity", lm.cost({"continuity_gap": 1.0}), scale=MONEY_SCALE),
             Stage("unfilled", lm.cost({"unfilled": w_unfilled}),
-                  integral=bool(np.all(w_unfilled == np.round(w_unfilled)))),
+                  integral=bool(np.all(w_unfilled == np.round(w_unfilled))), in_homes=True),
         ]
         efficiency = sc["allocation"]["efficiency"]
         moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
         if efficiency == "transfers":
             # fewest transfer relations, then (with that number fixed) fewest homes moved
             stages.append(Stage("transfers", lm.cost({"transfer": 1.0}), integral=True))
-            stages.append(Stage("homes_moved", lm.cost({"execute": moved}), integral=True))
+            stages.append(Stage("homes_moved", lm.cost({"execute": moved}), integral=True, in_homes=True))
         elif efficiency == "cost":
             debt_end = self.projection.q["debt"][:, -1, 1:] / MONEY_SCALE  # (C, S)
             z = lm.variables["decision"]
@@ -142,38 +142,49 @@ class RegionModel:
         z[corp_pos, slot] = np.round(self.model.variables["decision"].series(x).to_numpy())
         return z
 
-    def polish(self, solver, x: np.ndarray):
-        """Make the task split whole: fix every integer decision at its value and solve for
-        integer ``execute`` flows with the fewest homes moved. The split is a transportation
-        problem with whole supplies and demands, so this finds whole homes at once."""
-        lm = self.model
-        fixed = np.flatnonzero(lm.integrality)
-        values = np.round(x[fixed])
-        solver.h.changeColsBounds(len(fixed), fixed.astype(np.int32), values, values)
-        w = lm.variables["execute"].ids
-        solver.h.changeColsIntegrality(len(w), w.astype(np.int32),
-                                       np.full(len(w), solver.integer_type))
-        moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
-        return Stage("whole_homes", lm.cost({"execute": moved}), integral=True)
+    def complete(self, w: np.ndarray) -> np.ndarray:
+        """A full point from whole task splits ``w``: the unfilled homes, relations, decisions and
+        continuity gaps that follow. Relations below ``min_transfer`` are dropped (their homes
+        stay unfilled), so the point satisfies every row of the model."""
+        lm, proj = self.model, self.projection
+        sc = self.case.scenario
+        w = np.floor(np.maximum(w, 0.0) + 1e-6)
+        moves, pairs = self.moves, self.pairs
+        is_move = (moves["pair"] >= 0).to_numpy()
+        per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
+        total = self.tasks[self.tasks["type"].isin(TRADEABLE)].groupby("origin")["homes"].sum()
+        least = np.minimum(sc["allocation"]["min_transfer"], pairs["origin"].map(total).to_numpy(float))
+        too_small = np.flatnonzero((per_pair > 0) & (per_pair < least))
+        w[np.isin(moves["pair"].to_numpy(), too_small)] = 0.0
+        per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
+        x = np.zeros(lm.n_cols)
+        x[lm.variables["execute"].ids] = w
+        done = np.bincount(moves["task"], weights=w, minlength=len(self.tasks))
+        unfilled = self.tasks["homes"].to_numpy(float) - done
+        x[lm.variables["unfilled"].ids] = unfilled
+        x[lm.variables["transfer"].ids] = (per_pair > 0).astype(float)
+        # decisions follow from the decision_link rows: z = rhs - (other terms)
+        link = lm.constraints["decision_link"]
+        z_ids = lm.variables["decision"].ids
+        A = lm.matrix().tocsr()[link.ids]
+        x[z_ids] = 0.0
+        x[z_ids] = lm.row_lower[link.ids] - A @ x
+        zmat = self.decisions(x)
+        gap = np.stack([np.maximum(0.0, -proj.value(proj.headroom[l], zmat)) for l in LIMITS], axis=-1)
+        x[lm.variables["continuity_gap"].ids] = gap.ravel() / MONEY_SCALE
+        return x
 
     def start(self) -> np.ndarray:
         """A feasible first point: nothing executed, everything unfilled, gaps as they fall."""
-        lm, proj = self.model, self.projection
-        x = np.zeros(lm.n_cols)
-        x[lm.variables["unfilled"].ids] = self.tasks["homes"].to_numpy(float)
-        gap = lm.variables["continuity_gap"]
-        zero = np.zeros((len(proj.ids), proj.layout.slots))
-        values = np.stack([np.maximum(0.0, -proj.value(proj.headroom[l], zero)) for l in LIMITS], axis=-1)
-        x[gap.ids] = values.ravel() / MONEY_SCALE
-        return x
+        return self.complete(np.zeros(len(self.moves)))
 
 
 def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
     """Build the MIP of the regions ``regions`` (one component) of ``case``.
 
-    Integer are the homes each corporation completes per type and year (``decision`` build
-    slots), the unfilled homes and the transfer relations; the split of each task over its
-    executors (``execute``) is a continuous flow, made whole by :meth:`RegionModel.polish`.
+    Integer are the homes of each task per executor (``execute``), the unfilled homes and the
+    transfer relations; a corporation's decisions (``decision``) are sums of those. (Making
+    only the executors' totals integer and the split continuous was measured slower.)
     """
     sc = case.scenario
     corps = case.corporations[case.corporations["region"].isin(regions)]
@@ -207,17 +218,15 @@ def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
     upper = np.zeros(C * n_dec)
     np.add.at(upper, move_slot, moves["homes"].to_numpy(float))
     np.add.at(upper, own_slot, own["homes"].to_numpy(float))
-    is_build = np.zeros(n_dec, bool)
-    is_build[:layout.start("demolish")] = True
 
     # Variables
     w = lm.add_variables("execute", pd.MultiIndex.from_frame(moves[["origin", "executor", "type", "year"]]),
-                         upper=moves["homes"].to_numpy(float))
+                         upper=moves["homes"].to_numpy(float), integer=True)
     u = lm.add_variables("unfilled", pd.MultiIndex.from_frame(tasks[["origin", "type", "year"]]),
                          upper=tasks["homes"].to_numpy(float), integer=True)
     y = lm.add_variables("transfer", pd.MultiIndex.from_frame(pairs[["origin", "executor"]]), upper=1.0, integer=True)
     z_index = pd.MultiIndex.from_product([corps.index, np.arange(n_dec)], names=["corporation_id", "slot"])
-    z = lm.add_variables("decision", z_index, upper=upper, integer=np.tile(is_build, C))  # build slots: whole homes
+    z = lm.add_variables("decision", z_index, upper=upper)  # sums of whole homes
     gap = lm.add_variables("continuity_gap", pd.MultiIndex.from_product(
         [corps.index, sc.years, LIMITS], names=["corporation_id", "year", "limit"]))
 

@@ -46,6 +46,7 @@ RANGES = {
     ("solver", "time_limit_s"): (0.0, 1e7, False),
     ("solver", "mip_rel_gap"): (0.0, 1.0, False),
     ("solver", "threads"): (1, 1024, False),
+    ("solver", "homes_gap"): (0.0, 1e6, False),
 }
 EFFICIENCY = ("transfers", "balanced", "cost")
 

@@ -67,7 +67,6 @@ class HighsSolver:
         }
         self.h = self._new_instance()
         self._pass(model)
-        self.integer_type = highspy.HighsVarType.kInteger
         self.cost = np.zeros(model.n_cols)
         self.restarts = 0  # solves repeated without a start (see solve)
 

@@ -17,13 +17,14 @@ class Stage:
 
     ``cost`` is the objective over the model's columns (minimised). ``integral`` says the
     objective takes whole values at integer points, so an absolute gap below 1 proves the
-    optimum. ``prepare`` may add columns and rows from the previous stage's solution and
+    optimum; ``in_homes`` that it counts homes (``homes_gap`` applies). ``prepare`` may add columns and rows from the previous stage's solution and
     return a cost over the new columns; ``scale`` converts the objective to its reported unit.
     """
 
     name: str
     cost: np.ndarray
     integral: bool = False
+    in_homes: bool = False
     scale: float = 1.0
     prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
@@ -62,8 +63,12 @@ class LexicographicResult:
 
 
 def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndarray,
-                        tolerance: float = 1e-7) -> LexicographicResult:
-    """Solve ``stages`` in order on ``solver``; ``start`` is a feasible point for the first."""
+                        tolerance: float = 1e-7, homes_gap: float = 0.0) -> LexicographicResult:
+    """Solve ``stages`` in order on ``solver``; ``start`` is a feasible point for the first.
+
+    A stage valued in whole homes (``in_homes``) stops once its incumbent is proven within
+    ``homes_gap`` homes of the optimum (or within the relative MIP gap); 0 asks for the exact
+    optimum. The bound reached is reported either way."""
     result = LexicographicResult()
     x = np.asarray(start, float)
     for stage in stages:
@@ -72,7 +77,11 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
             extra_cost, extra_start = stage.prepare(solver, x)
             cost = np.concatenate([cost, extra_cost])
             x = np.concatenate([x, extra_start])
-        solver.set_objective(cost, abs_gap=0.999 if stage.integral else None)
+        if stage.integral:  # whole values: an absolute gap below 1 proves the optimum
+            abs_gap = max(0.999, homes_gap) if stage.in_homes else 0.999
+        else:
+            abs_gap = None
+        solver.set_objective(cost, abs_gap=abs_gap)
         solver.set_start(x)
         out: SolveResult = solver.solve()
         if not out.has_solution:

@@ -16,6 +16,8 @@ horizon_years = 3
 discount_rate_start = 0.06
 [allocation]
 min_transfer = {min_transfer}
+[solver]
+homes_gap = 0.0
 """
 
 OPGAVE = [  # A has 5 nieuwbouw homes and 2 to insulate; B 2 flex homes
