@@ -14,7 +14,8 @@ from dpm.model.allocation import RegionModel, build_region_model, components
 from dpm.model.case import Case
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.solvers.highs import HighsSolver
-from dpm.solvers.lexicographic import StageReport, solve_lexicographic
+from dpm.solvers.lexicographic import (LexicographicResult, NoSolution, StageReport, fix_optimum,
+                                       solve_lexicographic)
 
 
 @dataclass
@@ -85,17 +86,53 @@ def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFra
 
 
 def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False) -> ComponentResult:
+    """Solve one component lexicographically (MODEL.md 5).
+
+    A single region is solved in two steps: stages 1-2 on the small aggregate model (no task
+    split), their optima fixed in the full model, a start for stage 3 from splitting the
+    executors' totals over the origins with the finances fixed, then stage 3 on the full model.
+    Regions linked by werkgebied, and the rare case where ``min_transfer`` or ``max_partners``
+    makes the aggregate optimum unattainable, take the full model for every stage.
+    """
+    opts = case.scenario["solver"]
+    tol, homes_gap = opts["stage_tolerance"], opts["homes_gap"]
     start = time.perf_counter()
     rm = build_region_model(case, regions)
-    solver = HighsSolver(rm.model, case.scenario["solver"], verbose=verbose)
     build_seconds = time.perf_counter() - start
-    opts = case.scenario["solver"]
-    result = solve_lexicographic(solver, rm.stages(), rm.start(), opts["stage_tolerance"], opts["homes_gap"])
+    stages = rm.stages()
+    result = None
+    if len(regions) == 1:
+        agg = build_region_model(case, regions, aggregate=True)
+        first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap)
+        x = rm.lift(agg, first.x)
+        split = _split(rm, x, stages[2:], opts, verbose)
+        if split is not None:
+            solver = HighsSolver(rm.model, opts, verbose=verbose)
+            for stage in stages[:2]:
+                fix_optimum(solver, stage, stage.cost, x, tol)
+            rest = solve_lexicographic(solver, stages[2:], split, tol, homes_gap)
+            result = LexicographicResult(first.stages + rest.stages, rest.x)
+    if result is None:
+        solver = HighsSolver(rm.model, opts, verbose=verbose)
+        result = solve_lexicographic(solver, stages, rm.start(), tol, homes_gap)
     projection, allocation, shortfall, transfers = _read_back(rm, result.x)
     return ComponentResult(regions, result.stages, rm.model.size(), build_seconds,
                            projection, allocation, shortfall, transfers)
 
 
+def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) -> np.ndarray | None:
+    """Split the executors' totals of ``x`` over the origins: the full model with the
+    decisions, unfilled homes and gaps fixed at ``x``, solved for ``stages`` (stage 3).
+    None if no split exists (``min_transfer`` or ``max_partners`` rule it out)."""
+    solver = HighsSolver(rm.model, opts, verbose=verbose)
+    lm = rm.model
+    for name in ("decision", "unfilled", "continuity_gap"):
+        ids = lm.variables[name].ids
+        solver.h.changeColsBounds(len(ids), ids.astype(np.int32), x[ids], x[ids])
+    try:
+        return solve_lexicographic(solver, stages, x, opts["stage_tolerance"], opts["homes_gap"]).x
+    except NoSolution:
+        return None
 def run_case(case: Case, verbose: bool = False) -> RunResult:
     """Solve every component of ``case`` (regions linked by werkgebied are solved together)."""
     start = time.perf_counter()

@@ -66,6 +66,7 @@ class RegionModel:
     tasks: pd.DataFrame  # origin, region, type, year, t, homes
     moves: pd.DataFrame  # task, origin, executor, type, year, t, pair
     pairs: pd.DataFrame  # origin, executor (origin != executor)
+    aggregate: bool = False  # the stage 1-2 model without task split (see build_region_model)
 
     # --- the stages of MODEL.md 5 ---------------------------------------------------------
     def stages(self) -> list[Stage]:
@@ -73,11 +74,19 @@ class RegionModel:
         lm = self.model
         weights = sc["allocation"]["unfilled_weight"]
         w_unfilled = self.tasks["type"].map(weights).to_numpy(float)
+        # a corporation's gap depends on its own decisions only, and leaving tasks unfilled is
+        # always allowed, so at the optimum each corporation is at its own least gap: fixing
+        # it per corporation is the same as fixing the total, with decoupled rows
+        gap = lm.variables["continuity_gap"]
+        groups = np.full(lm.n_cols, -1)
+        groups[gap.ids] = self.projection.corporations.index.get_indexer(gap.index.get_level_values("corporation_id"))
         stages = [
-            Stage("continuity", lm.cost({"continuity_gap": 1.0}), scale=MONEY_SCALE),
+            Stage("continuity", lm.cost({"continuity_gap": 1.0}), scale=MONEY_SCALE, groups=groups),
             Stage("unfilled", lm.cost({"unfilled": w_unfilled}),
                   integral=bool(np.all(w_unfilled == np.round(w_unfilled))), in_homes=True),
         ]
+        if self.aggregate:
+            return stages
         efficiency = sc["allocation"]["efficiency"]
         moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
         if efficiency == "transfers":
@@ -158,14 +167,21 @@ class RegionModel:
         w[np.isin(moves["pair"].to_numpy(), too_small)] = 0.0
         per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
         x = np.zeros(lm.n_cols)
-        x[lm.variables["execute"].ids] = w
         done = np.bincount(moves["task"], weights=w, minlength=len(self.tasks))
-        unfilled = self.tasks["homes"].to_numpy(float) - done
-        x[lm.variables["unfilled"].ids] = unfilled
-        x[lm.variables["transfer"].ids] = (per_pair > 0).astype(float)
+        x[lm.variables["unfilled"].ids] = self.tasks["homes"].to_numpy(float) - done
+        if self.aggregate:  # executors' totals from the split; no split or relation variables
+            z = self.model.variables["decision"]
+            n_dec = len(z) // len(self.projection.ids)
+            pos = self.projection.corporations.index.get_indexer(moves["executor"])
+            block = {k: self.projection.layout.start(f"build:{k}") for k in TRADEABLE}
+            slot = moves["type"].map(block).to_numpy(int) + moves["t"].to_numpy() - 1
+            np.add.at(x, z.ids[pos * n_dec + slot], w)
+        else:
+            x[lm.variables["execute"].ids] = w
+            x[lm.variables["transfer"].ids] = (per_pair > 0).astype(float)
         # decisions follow from the decision_link rows: z = rhs - (other terms)
         link = lm.constraints["decision_link"]
-        z_ids = lm.variables["decision"].ids
+        z_ids = lm.variables["decision"].ids[lm.variables["decision"].index.get_indexer(link.index)]
         A = lm.matrix().tocsr()[link.ids]
         x[z_ids] = 0.0
         x[z_ids] = lm.row_lower[link.ids] - A @ x
@@ -174,13 +190,44 @@ class RegionModel:
         x[lm.variables["continuity_gap"].ids] = gap.ravel() / MONEY_SCALE
         return x
 
+    def lift(self, other: "RegionModel", x_other: np.ndarray) -> np.ndarray:
+        """A point of this model with the decisions, unfilled homes and gaps of ``other``'s
+        solution (matched by index); the task split and relations are left at 0."""
+        x = np.zeros(self.model.n_cols)
+        for name in ("decision", "unfilled", "continuity_gap"):
+            mine, theirs = self.model.variables[name], other.model.variables[name]
+            x[mine.ids] = theirs.series(x_other).reindex(mine.index).to_numpy()
+        return x
+
     def start(self) -> np.ndarray:
         """A feasible first point: nothing executed, everything unfilled, gaps as they fall."""
         return self.complete(np.zeros(len(self.moves)))
 
 
-def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
+def _add_ratio_rows(lm: LinearModel, proj: Projection, z, gap) -> None:
+    """Ratio limits: headroom(c, t) + gap(c, t, limit) >= 0 in every year 1..H (MODEL.md 4):
+    ``icr_floor``, ``ltv_cap``, ``solvency_floor``, ``guarantee_cap``."""
+    C, H = len(proj.ids), proj.layout.horizon_years
+    n_dec = len(z) // C
+    year_index = pd.MultiIndex.from_product([proj.ids, proj.years], names=["corporation_id", "year"])
+    row = np.repeat(np.arange(C * H), n_dec)
+    col = np.repeat(z.ids.reshape(C, 1, n_dec), H, axis=1).reshape(-1)
+    for k, limit in enumerate(LIMITS):
+        affine = proj.headroom[limit] / MONEY_SCALE
+        coef = affine[:, :, 1:1 + n_dec].reshape(-1)
+        gap_ids = gap.ids.reshape(C, H, len(LIMITS))[:, :, k].reshape(-1)
+        lm.add_constraints(LIMIT_ROWS[limit], year_index,
+                           [(row, col, coef), (np.arange(C * H), gap_ids, 1.0)],
+                           lower=-affine[:, :, 0].reshape(-1))
+
+
+def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = False) -> RegionModel:
     """Build the MIP of the regions ``regions`` (one component) of ``case``.
+
+    ``aggregate``: the model of stages 1 and 2 for a single region, where any corporation may
+    execute any task: no task split and no relations, only each executor's homes per type and
+    year (integer) and ``executor_balance`` rows per type and year. Its optimum is the full
+    model's (up to ``min_transfer``/``max_partners``, which only the full model knows).
 
     Integer are the homes of each task per executor (``execute``), the unfilled homes and the
     transfer relations; a corporation's decisions (``decision``) are sums of those. (Making
@@ -219,20 +266,54 @@ def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
     np.add.at(upper, move_slot, moves["homes"].to_numpy(float))
     np.add.at(upper, own_slot, own["homes"].to_numpy(float))
 
+    is_build = np.zeros(n_dec, bool)
+    is_build[:layout.start("demolish")] = True
+    tradeable = tasks["type"].isin(TRADEABLE).to_numpy()
+    A = tasks["homes"].to_numpy(float)
+
     # Variables
-    w = lm.add_variables("execute", pd.MultiIndex.from_frame(moves[["origin", "executor", "type", "year"]]),
-                         upper=moves["homes"].to_numpy(float), integer=True)
+    if not aggregate:
+        w = lm.add_variables("execute", pd.MultiIndex.from_frame(moves[["origin", "executor", "type", "year"]]),
+                             upper=moves["homes"].to_numpy(float), integer=True)
     u = lm.add_variables("unfilled", pd.MultiIndex.from_frame(tasks[["origin", "type", "year"]]),
                          upper=tasks["homes"].to_numpy(float), integer=True)
-    y = lm.add_variables("transfer", pd.MultiIndex.from_frame(pairs[["origin", "executor"]]), upper=1.0, integer=True)
+    if not aggregate:
+        y = lm.add_variables("transfer", pd.MultiIndex.from_frame(pairs[["origin", "executor"]]), upper=1.0,
+                             integer=True)
     z_index = pd.MultiIndex.from_product([corps.index, np.arange(n_dec)], names=["corporation_id", "slot"])
-    z = lm.add_variables("decision", z_index, upper=upper)  # sums of whole homes
+    z = lm.add_variables("decision", z_index, upper=upper,  # sums of whole homes (aggregate: whole homes)
+                         integer=np.tile(is_build, C) if aggregate else False)
     gap = lm.add_variables("continuity_gap", pd.MultiIndex.from_product(
         [corps.index, sc.years, LIMITS], names=["corporation_id", "year", "limit"]))
 
+    if aggregate:
+        # executor_balance: per type and year, homes executed + unfilled = opgave of the region
+        kt = tasks[tradeable].groupby(["type", "t"])["homes"].sum()
+        slot_kt = pd.MultiIndex.from_arrays([np.repeat([k for k in TRADEABLE], layout.policy_years),
+                                             np.tile(np.arange(1, layout.policy_years + 1), len(TRADEABLE))])
+        z_slot = np.tile(np.arange(n_dec), C)
+        build_cols = np.flatnonzero(np.tile(is_build, C))
+        row_of_slot = kt.index.get_indexer(slot_kt)  # slot -> row (or -1 when no opgave)
+        rows_z = row_of_slot[z_slot[build_cols]]
+        row_u = kt.index.get_indexer(pd.MultiIndex.from_arrays([tasks["type"][tradeable], tasks["t"][tradeable]]))
+        keep = rows_z >= 0
+        lm.add_constraints("executor_balance", kt.index,
+                           [(rows_z[keep], z.ids[build_cols[keep]], 1.0), (row_u, u.ids[tradeable], 1.0)],
+                           lower=kt.to_numpy(float), upper=kt.to_numpy(float))
+        rhs = np.zeros(C * n_dec)
+        np.add.at(rhs, own_slot, own["homes"].to_numpy(float))
+        own_rows = np.flatnonzero(~np.tile(is_build, C))
+        row_pos = np.full(C * n_dec, -1)
+        row_pos[own_rows] = np.arange(len(own_rows))
+        lm.add_constraints("decision_link", z.index[own_rows], [
+            (np.arange(len(own_rows)), z.ids[own_rows], 1.0),
+            (row_pos[own_slot], u.ids[own["task"].to_numpy()], 1.0),
+        ], lower=rhs[own_rows], upper=rhs[own_rows])
+        _add_ratio_rows(lm, proj, z, gap)
+        return RegionModel(regions=regions, case=case, projection=proj, model=lm, tasks=tasks,
+                           moves=moves, pairs=pairs, aggregate=True)
+
     # unfilled_balance: sum_c w[o,c,k,t] + u[o,k,t] = A[o,k,t]   (tradeable tasks)
-    tradeable = tasks["type"].isin(TRADEABLE).to_numpy()
-    A = tasks["homes"].to_numpy(float)
     task_row = pd.Series(np.arange(tradeable.sum()), index=tasks["task"][tradeable])
     lm.add_constraints("unfilled_balance", u.index[tradeable],
                        [(task_row[moves["task"]].to_numpy(), w.ids, 1.0),
@@ -247,13 +328,19 @@ def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
         (own_slot, u.ids[own["task"].to_numpy()], 1.0),
     ], lower=rhs, upper=rhs)
 
-    # transfer_link: w[o,c,k,t] <= A[o,k,t] * y[o,c]  (big-M from the task itself)
+    # transfer_link: what c executes of o's tasks is 0 unless y[o,c] = 1
     is_move = (moves["pair"] >= 0).to_numpy()
     m = moves[is_move]
-    rows = np.arange(len(m))
-    lm.add_constraints("transfer_link", w.index[is_move],
-                       [(rows, w.ids[is_move], 1.0), (rows, y.ids[m["pair"]], -m["homes"].to_numpy(float))],
-                       upper=0.0)
+    import os
+    if os.environ.get("DPM_LINK", "row") == "row":  # per task row: w[o,c,k,t] <= A[o,k,t] * y[o,c]
+        rows = np.arange(len(m))
+        lm.add_constraints("transfer_link", w.index[is_move],
+                           [(rows, w.ids[is_move], 1.0), (rows, y.ids[m["pair"]], -m["homes"].to_numpy(float))],
+                           upper=0.0)
+    else:  # per relation: sum_{k,t} w[o,c,k,t] <= A[o,total] * y[o,c]
+        pair_total = m.groupby("pair")["homes"].sum().reindex(pairs["pair"]).to_numpy(float)
+        lm.add_constraints("transfer_link", y.index,
+                           [(m["pair"], w.ids[is_move], 1.0), (pairs["pair"], y.ids, -pair_total)], upper=0.0)
     # min_transfer: a relation moves at least min_transfer homes (or all of o's tradeable task)
     tradeable_total = tasks[tradeable].groupby("origin")["homes"].sum()
     least = np.minimum(sc["allocation"]["min_transfer"], pairs["origin"].map(tradeable_total).to_numpy(float))
@@ -265,17 +352,6 @@ def build_region_model(case: Case, regions: tuple[str, ...]) -> RegionModel:
         lm.add_constraints("max_partners", origins,
                            [(origins.get_indexer(pairs["origin"]), y.ids, 1.0)], upper=float(max_partners))
 
-    # Ratio limits: headroom(c, t) + gap(c, t, limit) >= 0, every year 1..H (MODEL.md 4)
-    year_index = pd.MultiIndex.from_product([corps.index, sc.years], names=["corporation_id", "year"])
-    row = np.repeat(np.arange(C * H), n_dec)
-    col = np.repeat(z.ids.reshape(C, 1, n_dec), H, axis=1).reshape(-1)
-    for k, limit in enumerate(LIMITS):
-        affine = proj.headroom[limit] / MONEY_SCALE
-        coef = affine[:, :, 1:1 + n_dec].reshape(-1)
-        gap_ids = gap.ids.reshape(C, H, len(LIMITS))[:, :, k].reshape(-1)
-        lm.add_constraints(LIMIT_ROWS[limit], year_index,
-                           [(row, col, coef), (np.arange(C * H), gap_ids, 1.0)],
-                           lower=-affine[:, :, 0].reshape(-1))
-
+    _add_ratio_rows(lm, proj, z, gap)
     return RegionModel(regions=regions, case=case, projection=proj, model=lm, tasks=tasks,
                        moves=moves, pairs=pairs)

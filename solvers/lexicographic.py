@@ -26,6 +26,7 @@ class Stage:
     integral: bool = False
     in_homes: bool = False
     scale: float = 1.0
+    groups: np.ndarray | None = None  # fix the optimum per group of columns instead of in total
     prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -62,6 +63,19 @@ class LexicographicResult:
         return worst[0] if worst else "optimal"
 
 
+def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, tolerance: float) -> None:
+    """Add rows that keep ``stage``'s objective at its value at ``x``: cost @ x <= value + tol,
+    in total or per group. Counts (``integral``) get half a unit, money a relative tolerance."""
+    nz = np.flatnonzero(cost)
+    group = np.zeros(len(nz), np.int64) if stage.groups is None else stage.groups[nz]
+    keep = group >= 0
+    nz, group = nz[keep], group[keep]
+    ids, row = np.unique(group, return_inverse=True)
+    part = np.bincount(row, weights=cost[nz] * x[nz], minlength=len(ids))
+    slack = np.full(len(ids), 0.5) if stage.integral else tolerance * np.maximum(1.0, np.abs(part))
+    solver.add_rows(np.full(len(ids), -np.inf), part + slack, row, nz, cost[nz])
+
+
 def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndarray,
                         tolerance: float = 1e-7, homes_gap: float = 0.0) -> LexicographicResult:
     """Solve ``stages`` in order on ``solver``; ``start`` is a feasible point for the first.
@@ -91,9 +105,6 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         result.stages.append(StageReport(
             stage.name, out.status, value * stage.scale,
             None if out.bound is None else out.bound * stage.scale, out.mip_gap, out.seconds))
-        # fix this stage's optimum for the next: cost @ x <= value + tolerance
-        nz = np.flatnonzero(cost)
-        slack = 0.5 if stage.integral else tolerance * max(1.0, abs(value))
-        solver.add_rows(-np.inf, value + slack, np.zeros(len(nz), np.int64), nz, cost[nz])
+        fix_optimum(solver, stage, cost, x, tolerance)
     result.x = x
     return result
