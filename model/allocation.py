@@ -331,16 +331,10 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
     # transfer_link: what c executes of o's tasks is 0 unless y[o,c] = 1
     is_move = (moves["pair"] >= 0).to_numpy()
     m = moves[is_move]
-    import os
-    if os.environ.get("DPM_LINK", "row") == "row":  # per task row: w[o,c,k,t] <= A[o,k,t] * y[o,c]
-        rows = np.arange(len(m))
-        lm.add_constraints("transfer_link", w.index[is_move],
-                           [(rows, w.ids[is_move], 1.0), (rows, y.ids[m["pair"]], -m["homes"].to_numpy(float))],
-                           upper=0.0)
-    else:  # per relation: sum_{k,t} w[o,c,k,t] <= A[o,total] * y[o,c]
-        pair_total = m.groupby("pair")["homes"].sum().reindex(pairs["pair"]).to_numpy(float)
-        lm.add_constraints("transfer_link", y.index,
-                           [(m["pair"], w.ids[is_move], 1.0), (pairs["pair"], y.ids, -pair_total)], upper=0.0)
+    rows = np.arange(len(m))  # per task row: w[o,c,k,t] <= A[o,k,t] * y[o,c] (a per-relation row was slower)
+    lm.add_constraints("transfer_link", w.index[is_move],
+                       [(rows, w.ids[is_move], 1.0), (rows, y.ids[m["pair"]], -m["homes"].to_numpy(float))],
+                       upper=0.0)
     # min_transfer: a relation moves at least min_transfer homes (or all of o's tradeable task)
     tradeable_total = tasks[tradeable].groupby("origin")["homes"].sum()
     least = np.minimum(sc["allocation"]["min_transfer"], pairs["origin"].map(tradeable_total).to_numpy(float))
