@@ -102,7 +102,9 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False)
     stages = rm.stages()
     result = None
     if len(regions) == 1:
+        start = time.perf_counter()
         agg = build_region_model(case, regions, aggregate=True)
+        build_seconds += time.perf_counter() - start
         first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap)
         x = rm.lift(agg, first.x)
         split = _split(rm, x, stages[2:], opts, verbose)
@@ -123,7 +125,8 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False)
 def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) -> np.ndarray | None:
     """Split the executors' totals of ``x`` over the origins: the full model with the
     decisions, unfilled homes and gaps fixed at ``x``, solved for ``stages`` (stage 3).
-    None if no split exists (``min_transfer`` or ``max_partners`` rule it out)."""
+    None if no split exists (``min_transfer`` or ``max_partners`` rule it out). It uses its own
+    HiGHS instance: its stage-3 rows must not constrain the full stage 3 that follows."""
     solver = HighsSolver(rm.model, opts, verbose=verbose)
     lm = rm.model
     for name in ("decision", "unfilled", "continuity_gap"):
