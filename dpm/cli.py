@@ -22,8 +22,9 @@ def _fmt_int(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
-def print_region_table(run, out=sys.stdout) -> None:
+def print_region_table(run, out=None) -> None:
     """One line per region (component): unfilled homes by type, transfers, continuity gap, seconds."""
+    out = out or sys.stdout
     head = ["region", *[f"unfilled {k}" for k in TYPES], "transfers", "homes moved",
             "continuity gap (EUR mln)", "status", "seconds"]
     rows = []

@@ -15,6 +15,7 @@ import pandas as pd
 
 from dpm.model.errors import CaseError
 from dpm.model.scenario import TYPES, Scenario, load_scenario
+from dpm.model.tables import RawTable, read_csv_table, read_sheet
 
 
 @dataclass(frozen=True)
@@ -69,56 +70,69 @@ def _suggest(name: str, options) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _read_table(file: Path, columns: dict[str, Column]) -> pd.DataFrame:
-    """Read a CSV as text, check its columns, and convert each field per its :class:`Column`."""
-    name = file.name
-    try:
-        text = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise CaseError(name, "file not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise CaseError(name, f"cannot read as CSV: {err}") from None
-    text.columns = [str(c).strip() for c in text.columns]
+def _read_table(raw: RawTable, columns: dict[str, Column]) -> pd.DataFrame:
+    """Check a table's columns and convert each field per its :class:`Column`; the result
+    has a ``line`` column with each row's line (or sheet row) for later messages."""
+    text = raw.text
     for col in text.columns:
         if col not in columns:
-            raise CaseError(name, f"unknown column{_suggest(col, columns)} (expected: {', '.join(columns)})",
-                            1, col)
+            raise raw.error(f"unknown column{_suggest(col, columns)} (expected: {', '.join(columns)})",
+                            raw.header_line, col)
     for col, spec in columns.items():
         if spec.required and col not in text.columns:
-            raise CaseError(name, f"required column is missing{_suggest(col, text.columns)}", 1, col)
+            raise raw.error(f"required column is missing{_suggest(col, text.columns)}", raw.header_line, col)
     if text.empty:
-        raise CaseError(name, "no rows")
+        raise raw.error("no rows")
     out = pd.DataFrame(index=text.index)
-    lines = text.index.to_numpy() + 2  # header is line 1
+    lines = raw.lines
     for col in text.columns:
         spec = columns[col]
-        raw = text[col].str.strip()
-        empty = raw == ""
+        cells = text[col]
+        empty = cells == ""
         if spec.required and empty.any():
-            raise CaseError(name, "required value is empty", int(lines[empty.to_numpy().argmax()]), col)
+            raise raw.error("required value is empty", lines[empty.to_numpy().argmax()], col)
         if spec.kind == "text":
-            out[col] = raw.where(~empty, None)
+            out[col] = cells.where(~empty, None)
             continue
-        values = pd.to_numeric(raw.where(~empty, None), errors="coerce")
+        values = raw.numbers(col, grouping=spec.kind != "rate", percent=spec.kind == "rate")
         bad = (values.isna() & ~empty) | np.isinf(values.fillna(0))
         if bad.any():
             i = int(bad.to_numpy().argmax())
-            raise CaseError(name, f"expected a number, got {raw.iloc[i]!r}", int(lines[i]), col)
+            raise raw.error(f"expected a number, got {cells.iloc[i]!r}", lines[i], col)
         if spec.kind == "whole":
             frac = values.notna() & (values != values.round())
             if frac.any():
                 i = int(frac.to_numpy().argmax())
-                raise CaseError(name, f"expected a whole number of homes/years, got {raw.iloc[i]!r}", int(lines[i]), col)
+                raise raw.error(f"expected a whole number of homes/years, got {cells.iloc[i]!r}", lines[i], col)
         low = values.notna() & ((values < spec.lower) | (values > spec.upper))
         if low.any():
             i = int(low.to_numpy().argmax())
             v = float(values.iloc[i])
             hint = f"; rates are fractions: did you mean {v / 100:g}?" if spec.kind == "rate" and 1 < v <= 100 else ""
-            raise CaseError(name, f"expected a value in [{spec.lower:g}, {spec.upper:g}], got {raw.iloc[i]}{hint}",
-                            int(lines[i]), col)
+            raise raw.error(f"expected a value in [{spec.lower:g}, {spec.upper:g}], got {cells.iloc[i]}{hint}",
+                            lines[i], col)
         out[col] = values
     out["line"] = lines
     return out
+
+
+TABLES = ("corporations", "opgave")
+
+
+def _case_files(path: Path) -> tuple[str, dict[str, RawTable], Path]:
+    """Where a case's tables and scenario are: a folder with ``<table>.csv`` (or
+    ``<table>.xlsx``) and ``scenario.toml``, or a workbook with the sheets ``corporations``
+    and ``opgave`` and ``scenario.toml`` beside it. Returns (name, tables, scenario file)."""
+    if path.is_file() and path.suffix.lower() == ".xlsx":
+        return path.stem, {t: read_sheet(path, t) for t in TABLES}, path.parent / "scenario.toml"
+    if not path.is_dir():
+        raise CaseError(str(path), "not a case: expected a folder with corporations.csv, opgave.csv and "
+                        "scenario.toml, or an .xlsx workbook with the sheets 'corporations' and 'opgave'")
+    tables = {}
+    for t in TABLES:
+        csv, xlsx = path / f"{t}.csv", path / f"{t}.xlsx"
+        tables[t] = read_sheet(xlsx, None) if xlsx.exists() and not csv.exists() else read_csv_table(csv)
+    return path.resolve().name, tables, path / "scenario.toml"
 
 
 @dataclass
@@ -178,18 +192,18 @@ def _split_region_rows(region_rows: pd.DataFrame, corp: pd.DataFrame) -> pd.Data
 
 
 def load_case(path: str | Path, overrides: dict | None = None) -> Case:
-    """Read and validate the case folder ``path``; nothing is built or written here."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise CaseError(str(folder), "not a case folder (expected corporations.csv, opgave.csv, scenario.toml)")
-    scenario = load_scenario(folder / "scenario.toml", overrides)
+    """Read and validate the case ``path`` (see :func:`_case_files`); nothing is built or written here."""
+    path = Path(path)
+    name, tables, scenario_file = _case_files(path)
+    scenario = load_scenario(scenario_file, overrides)
+    corp_t, opg_t = tables["corporations"], tables["opgave"]
 
-    corp = _read_table(folder / "corporations.csv", CORPORATION_COLUMNS)
+    corp = _read_table(corp_t, CORPORATION_COLUMNS)
     dup = corp["corporation_id"].duplicated()
     if dup.any():
         i = int(dup.to_numpy().argmax())
-        raise CaseError("corporations.csv", f"duplicate id {corp['corporation_id'].iloc[i]!r}",
-                        int(corp["line"].iloc[i]), "corporation_id")
+        raise corp_t.error(f"duplicate id {corp['corporation_id'].iloc[i]!r}",
+                           int(corp["line"].iloc[i]), "corporation_id")
     corp = _fill_corporation_defaults(corp, scenario)
     regions = set(corp["region"])
     werkgebied: dict[str, tuple[str, ...]] = {}
@@ -198,46 +212,46 @@ def load_case(path: str | Path, overrides: dict | None = None) -> Case:
         extra = tuple(r.strip() for r in text.split("|") if r.strip())
         for r in extra:
             if r not in regions:
-                raise CaseError("corporations.csv", f"unknown region {r!r}{_suggest(r, regions)} "
-                                "(a werkgebied region must be the region of some corporation)",
-                                int(row["line"]), "werkgebied")
+                raise corp_t.error(f"unknown region {r!r}{_suggest(r, regions)} "
+                                   "(a werkgebied region must be the region of some corporation)",
+                                   int(row["line"]), "werkgebied")
         werkgebied[row["corporation_id"]] = tuple(r for r in extra if r != row["region"])
     corp = corp.set_index("corporation_id", drop=False).sort_index()
 
-    opg = _read_table(folder / "opgave.csv", OPGAVE_COLUMNS)
+    opg = _read_table(opg_t, OPGAVE_COLUMNS)
     first, last = scenario.base_year + 1, scenario.base_year + scenario.policy_years
     for i, row in enumerate(opg.itertuples(index=False)):
         line = int(row.line)
         if row.type not in TYPES:
-            raise CaseError("opgave.csv", f"unknown type {row.type!r}{_suggest(row.type, TYPES)} "
-                            f"(expected one of {', '.join(TYPES)})", line, "type")
+            raise opg_t.error(f"unknown type {row.type!r}{_suggest(row.type, TYPES)} "
+                              f"(expected one of {', '.join(TYPES)})", line, "type")
         if row.region not in regions:
-            raise CaseError("opgave.csv", f"region {row.region!r} has no corporations in corporations.csv"
-                            f"{_suggest(row.region, regions)}", line, "region")
+            raise opg_t.error(f"region {row.region!r} has no corporations in {corp_t.source}"
+                              f"{_suggest(row.region, regions)}", line, "region")
         if not pd.isna(row.corporation_id):
             if row.corporation_id not in corp.index:
-                raise CaseError("opgave.csv", f"unknown corporation_id {row.corporation_id!r}"
-                                f"{_suggest(row.corporation_id, corp.index)}", line, "corporation_id")
+                raise opg_t.error(f"unknown corporation_id {row.corporation_id!r}"
+                                  f"{_suggest(row.corporation_id, corp.index)}", line, "corporation_id")
             if corp.at[row.corporation_id, "region"] != row.region:
-                raise CaseError("opgave.csv", f"corporation {row.corporation_id!r} belongs to region "
-                                f"{corp.at[row.corporation_id, 'region']!r}, not {row.region!r}", line, "region")
+                raise opg_t.error(f"corporation {row.corporation_id!r} belongs to region "
+                                  f"{corp.at[row.corporation_id, 'region']!r}, not {row.region!r}", line, "region")
         if not first <= row.year <= last:
-            raise CaseError("opgave.csv", f"year {int(row.year)} is outside the policy period {first}-{last}",
-                            line, "year")
+            raise opg_t.error(f"year {int(row.year)} is outside the policy period {first}-{last}",
+                              line, "year")
     key = ["region", "corporation_id", "type", "year"]
     dup = opg.duplicated(key)
     if dup.any():
-        raise CaseError("opgave.csv", "duplicate row: this region, corporation, type and year is given twice",
-                        int(opg["line"][dup].iloc[0]), "year")
+        raise opg_t.error("duplicate row: this region, corporation, type and year is given twice",
+                          int(opg["line"][dup].iloc[0]), "year")
     is_region = opg["corporation_id"].isna()
     mixed = opg[is_region].merge(opg[~is_region], on=["region", "type", "year"], suffixes=("", "_corp"))
     if not mixed.empty:
-        raise CaseError("opgave.csv", "this region, type and year has a region row and corporation rows; "
-                        "give either one region row or rows per corporation", int(mixed["line"].iloc[0]),
-                        "corporation_id")
+        raise opg_t.error("this region, type and year has a region row and corporation rows; "
+                          "give either one region row or rows per corporation", int(mixed["line"].iloc[0]),
+                          "corporation_id")
     rows = pd.concat([opg.loc[~is_region, ["region", "corporation_id", "type", "year", "homes"]],
                       _split_region_rows(opg[is_region], corp.reset_index(drop=True))], ignore_index=True)
     rows = rows[rows["homes"] > 0].astype({"year": int, "homes": int})
     rows = rows.groupby(["region", "corporation_id", "type", "year"], as_index=False)["homes"].sum()
-    return Case(name=folder.resolve().name, path=folder, scenario=scenario,
+    return Case(name=name, path=path, scenario=scenario,
                 corporations=corp.drop(columns="line"), opgave=rows, werkgebied=werkgebied)
