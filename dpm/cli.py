@@ -3,19 +3,23 @@
     dpm run CASE [--out DIR] [--force] [--verbose]   solve a case, write its results folder
     dpm validate CASE                                check a case without solving it
 
-Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output folder.
+Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output folder,
+130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM: no results folder, or a complete one.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
-from dpm.model.case import load_case
 from dpm.model.errors import CaseError
-from dpm.model.scenario import TYPES
-from dpm.solvers.lexicographic import NoSolution
+from dpm.solvers.errors import NoSolution
+
+# pandas, numpy and HiGHS are imported inside the commands, after the stop-signal handlers
+# are in place: a Ctrl-C during start-up then also ends cleanly.
 
 
 def _fmt_int(n: int) -> str:
@@ -24,6 +28,8 @@ def _fmt_int(n: int) -> str:
 
 def print_region_table(run, out=None) -> None:
     """One line per region (component): unfilled homes by type, transfers, continuity gap, seconds."""
+    from dpm.model.scenario import TYPES
+
     out = out or sys.stdout
     head = ["region", *[f"unfilled {k}" for k in TYPES], "transfers", "homes moved",
             "continuity gap (EUR mln)", "status", "seconds"]
@@ -47,6 +53,7 @@ def print_region_table(run, out=None) -> None:
 
 
 def cmd_run(args) -> int:
+    from dpm.model.case import load_case
     from dpm.results import write_results
     from dpm.run import run_case
 
@@ -63,18 +70,35 @@ def cmd_run(args) -> int:
                 gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
                 print(f"warning: {' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
                       "the best solution found is reported", file=sys.stderr)
-    write_results(run, out, force=args.force)
+    write_results(run, out, force=args.force, on_done=lambda: _written.append(out))
     print(f"Results written to {out}/ (projection.csv, allocation.csv, shortfall.csv, summary.json); "
           f"total {run.seconds:.2f} s")
     return 0
 
 
 def cmd_validate(args) -> int:
+    from dpm.model.case import load_case
+
     case = load_case(args.case)
     print(f"{args.case}: valid; {len(case.corporations)} corporations in {len(case.regions)} region(s), "
           f"{_fmt_int(int(case.opgave['homes'].sum()))} homes of opgave "
           f"{case.scenario.policy_calendar_years[0]}-{case.scenario.policy_calendar_years[-1]}")
     return 0
+
+
+_written: list[Path] = []  # results folders completed in this call of main (read when a stop signal comes)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM: unwinds the run so that nothing half-written stays behind."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum, frame):
+    raise Stopped(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("case")
     val.set_defaults(func=cmd_validate)
     args = parser.parse_args(argv)
+    _written.clear()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return args.func(args)
     except CaseError as err:
@@ -99,9 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     except NoSolution as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: nothing written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        if _written:
+            print(f"stopped ({signal.Signals(signum).name}) after the results were complete in {_written[-1]}/",
+                  file=sys.stderr)
+        else:
+            print(f"stopped ({signal.Signals(signum).name}): nothing written", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ import json
 import os
 import platform
 import shutil
+import signal
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import highspy
@@ -89,29 +92,62 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
     _rounded(df).to_csv(path, index=False, lineterminator="\n")
 
 
-def write_results(run: RunResult, out: Path, force: bool = False) -> Path:
+@contextmanager
+def _signals_deferred():
+    """Hold SIGINT and SIGTERM while the folder is written and renamed into place: a stop
+    asked for in that window takes effect just after it, when the folder is complete.
+    (Held in Python, not with a signal mask: HiGHS's worker threads would still take them.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    old = {sig: signal.signal(sig, lambda signum, frame: pending.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if pending:
+            handler = old[pending[0]]
+            if callable(handler):
+                handler(pending[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(pending[0])
+
+
+def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) -> Path:
     """Write projection.csv, allocation.csv, shortfall.csv and summary.json into ``out``.
 
-    An existing ``out`` is replaced only with ``force``; otherwise ``FileExistsError``.
+    An existing ``out`` is replaced only with ``force``; otherwise ``FileExistsError``. The
+    files go to a hidden folder beside ``out`` that is renamed into place at the end; on any
+    failure it is removed and a replaced ``out`` is put back. ``on_done`` is called once the
+    folder is complete, before a deferred stop signal can take effect.
     """
     out = Path(out)
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; use --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
-        _csv(run.table("projection"), tmp / "projection.csv")
-        _csv(run.table("allocation"), tmp / "allocation.csv")
-        _csv(run.table("shortfall"), tmp / "shortfall.csv")
-        (tmp / "summary.json").write_text(json.dumps(summary(run), indent=2, default=float) + "\n", encoding="utf-8")
-        if out.exists():
-            trash = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(trash)
+    with _signals_deferred():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        trash = None
+        try:
+            _csv(run.table("projection"), tmp / "projection.csv")
+            _csv(run.table("allocation"), tmp / "allocation.csv")
+            _csv(run.table("shortfall"), tmp / "shortfall.csv")
+            (tmp / "summary.json").write_text(json.dumps(summary(run), indent=2, default=float) + "\n",
+                                              encoding="utf-8")
+            if out.exists():
+                trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+                out.rename(trash)
             tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if trash is not None and trash.exists() and not out.exists():
+                trash.rename(out)
+            raise
+        if trash is not None:
             shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        if on_done is not None:
+            on_done()
     return out

@@ -6,6 +6,7 @@ row (see ``dpm.solvers.lexicographic``), so nothing is rebuilt between stages.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -133,7 +134,7 @@ class HighsSolver:
         as 'optimal'. If the two disagree, the stage is solved again on a fresh instance
         without the start."""
         start = time.perf_counter()
-        self.h.run()
+        self._run()
         out = self._result(time.perf_counter() - start)
         if out.has_solution and abs(float(self.cost @ out.x) - out.objective) > 1e-6 * max(1.0, abs(out.objective)):
             lp = self.h.getLp()
@@ -141,9 +142,25 @@ class HighsSolver:
             self.h.passModel(lp)
             self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize)
             self.restarts += 1
-            self.h.run()
+            self._run()
             out = self._result(time.perf_counter() - start)
         return out
+
+    def _run(self) -> None:
+        """``Highs.run`` in a worker thread, so that a stop signal (SIGINT, SIGTERM) reaches
+        Python within 0.1 s: HiGHS is cancelled, waited for, and the signal's exception goes on."""
+        if threading.current_thread() is not threading.main_thread():
+            self.h.run()
+            return
+        self.h.HandleUserInterrupt = True
+        self.h.startSolve()
+        try:
+            while not self.h.wait(0.1)[0]:
+                pass
+        except BaseException:
+            self.h.cancelSolve()
+            self.h.joinSolve()
+            raise
 
     def _result(self, seconds: float) -> SolveResult:
         raw = self.h.getModelStatus().name

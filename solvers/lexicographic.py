@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 
+from dpm.solvers.errors import NoSolution  # noqa: F401  (raised here, re-exported)
 from dpm.solvers.highs import HighsSolver, SolveResult
 
 
@@ -42,10 +43,6 @@ class StageReport:
     def as_dict(self) -> dict:
         return {"stage": self.name, "status": self.status, "objective": self.objective,
                 "bound": self.bound, "mip_gap": self.mip_gap, "seconds": round(self.seconds, 3)}
-
-
-class NoSolution(RuntimeError):
-    """A stage ended without any feasible solution (e.g. its time limit before a first one)."""
 
 
 @dataclass

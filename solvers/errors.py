@@ -1,0 +1,5 @@
+"""Solver outcomes the command line reports (kept free of heavy imports: the CLI loads it first)."""
+
+
+class NoSolution(RuntimeError):
+    """A stage ended without any feasible solution (e.g. its time limit before a first one)."""

@@ -1,0 +1,57 @@
+"""Atomic results: a run stopped by SIGINT (Ctrl-C) or SIGTERM, at any point, leaves either
+no results folder or a complete one, never a partial or hidden folder (MODEL.md 10)."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import DEFAULT_CASE
+
+FILES = {"projection.csv", "allocation.csv", "shortfall.csv", "summary.json"}
+
+
+def _start(out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dpm.cli", "run", str(DEFAULT_CASE), "--out", str(out), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("delay", [0.05, 0.6, 1.5], ids=["start-up", "building", "solving"])
+def test_a_stopped_run_writes_nothing(tmp_path, sig, delay):
+    out = tmp_path / "out"
+    proc = _start(out)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == -sig:  # stopped while Python itself started, before dpm's handlers
+        assert delay < 0.5
+    else:
+        assert proc.returncode == 128 + sig, err
+        assert err.strip().endswith("nothing written"), err
+    assert list(tmp_path.iterdir()) == [], "no results folder, no hidden partial folder"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_while_writing_completes_the_folder_first(tmp_path, sig):
+    """The signal is sent the moment the hidden folder appears; the old --force'd folder is
+    replaced by a complete new one, and nothing hidden stays behind."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    proc = _start(out, "--force")
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it started writing"
+        time.sleep(0.0005)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, err
+    assert "after the results were complete" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert {p.name for p in out.iterdir()} == FILES
+    assert json.loads((out / "summary.json").read_text())["case"] == "voorbeeldregio"
