@@ -52,6 +52,27 @@ def print_region_table(run, out=None) -> None:
         print(line(r), file=out)
 
 
+def _progress_line():
+    """A one-line progress display on a terminal (rewritten in place, cleared when done); on a
+    pipe or file nothing, so logs stay clean. None when there is no terminal."""
+    err = sys.stderr
+    if not err.isatty():
+        return None
+    start = time.perf_counter()
+
+    def show(i: int, n: int, regions: tuple[str, ...], stage: str) -> None:
+        err.write(f"\r\033[K[{i}/{n}] {' + '.join(regions)}: stage '{stage}' "
+                  f"({time.perf_counter() - start:.0f} s)")
+        err.flush()
+    return show
+
+
+def _clear_progress() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
 def cmd_run(args) -> int:
     from dpm.model.case import load_case
     from dpm.results import write_results
@@ -62,14 +83,11 @@ def cmd_run(args) -> int:
     if out.exists() and not args.force:
         print(f"error: {out} exists; use --force to replace it", file=sys.stderr)
         return 2
-    run = run_case(case, verbose=args.verbose)
+    run = run_case(case, verbose=args.verbose, progress=_progress_line() if not args.verbose else None)
+    _clear_progress()
     print_region_table(run)
-    for c in run.components:
-        for s in c.stages:
-            if s.status != "optimal":
-                gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
-                print(f"warning: {' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
-                      "the best solution found is reported", file=sys.stderr)
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     write_results(run, out, force=args.force, on_done=lambda: _written.append(out))
     print(f"Results written to {out}/ (projection.csv, allocation.csv, shortfall.csv, summary.json); "
           f"total {run.seconds:.2f} s")
@@ -122,12 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CaseError as err:
+        _clear_progress()
         print(f"error: {err}", file=sys.stderr)
         return 2
     except NoSolution as err:
+        _clear_progress()
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:
+        _clear_progress()
         signum = getattr(err, "signum", signal.SIGINT)
         if _written:
             print(f"stopped ({signal.Signals(signum).name}) after the results were complete in {_written[-1]}/",

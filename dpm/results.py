@@ -22,7 +22,8 @@ import pandas as pd
 import dpm
 from dpm.run import RunResult
 
-STATUS_ORDER = ("infeasible", "error", "interrupted", "time_limit", "optimal")
+STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "interrupted", "time_limit",
+                "optimal")
 
 
 def _worst(statuses) -> str:
@@ -57,6 +58,7 @@ def summary(run: RunResult) -> dict:
             "homes_moved": sum(o["homes_moved"] for o in objectives),
         },
         "mip_gap": max(gaps) if gaps else None,
+        "warnings": run.warnings,
         "seconds": round(run.seconds, 3),
         "regions": [{
             "regions": list(c.regions),

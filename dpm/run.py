@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model, components
 from dpm.model.case import Case
+from dpm.model.projection import LIMITS
 from dpm.model.scenario import TRADEABLE, TYPES
-from dpm.solvers.highs import HighsSolver
+from dpm.solvers.highs import ADVICE, HighsSolver
 from dpm.solvers.lexicographic import (LexicographicResult, NoSolution, StageReport, fix_optimum,
                                        solve_lexicographic)
 
@@ -30,6 +32,7 @@ class ComponentResult:
     allocation: pd.DataFrame
     shortfall: pd.DataFrame
     transfers: int
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def objectives(self) -> dict:
@@ -52,6 +55,46 @@ class RunResult:
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.concat([getattr(c, name) for c in self.components], ignore_index=True)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning of the run, each once: norms broken before any opgave, stages that
+        did not end optimal (with what to do about it)."""
+        out = []
+        for c in self.components:
+            out += c.warnings
+            for s in c.stages:
+                if s.status != "optimal":
+                    gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
+                    advice = ADVICE.get(s.status)
+                    out.append(f"{' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
+                               "the best solution found is reported" + (f" ({advice})" if advice else ""))
+        return list(dict.fromkeys(out))
+
+
+def _describe(limit: str, row) -> str:
+    if limit == "icr":
+        return f"ICR {row.icr:.2f} < {row.icr_min:.2f}"
+    if limit == "ltv":
+        return f"LTV {row.ltv:.1%} > {row.ltv_max:.1%}"
+    if limit == "solvency":
+        return f"solvency {row.solvency:.1%} < {row.solvency_min:.1%}"
+    return f"guaranteed debt EUR {row.guaranteed_debt_eur / 1e6:,.0f} mln > EUR {row.guarantee_cap_eur / 1e6:,.0f} mln"
+
+
+def baseline_warnings(rm: RegionModel) -> list[str]:
+    """Corporations that break a norm in the first projection year with no opgave taken on:
+    their excess shows as continuity gap whatever the allocation does."""
+    base = rm.projection.evaluate(np.zeros((len(rm.projection.ids), rm.projection.layout.slots)))
+    first = base[base["year"] == base["year"].min()]
+    names = rm.case.corporations["name"]
+    out = []
+    for row in first.itertuples(index=False):
+        broken = [_describe(lim, row) for lim in LIMITS if getattr(row, f"{lim}_gap_eur") > 0]
+        if broken:
+            out.append(f"{row.corporation_id} ({names[row.corporation_id]}) already breaks its norms in {row.year} "
+                       f"before any opgave: {'; '.join(broken)}; this shows as continuity gap")
+    return out
 
 
 def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
@@ -85,7 +128,8 @@ def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFra
             shortfall.sort_values(order).reset_index(drop=True), transfers)
 
 
-def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False) -> ComponentResult:
+def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
+                    on_stage: Callable[[str], None] | None = None) -> ComponentResult:
     """Solve one component lexicographically (MODEL.md 5).
 
     A single region is solved in two steps: stages 1-2 on the small aggregate model (no task
@@ -105,21 +149,24 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False)
         start = time.perf_counter()
         agg = build_region_model(case, regions, aggregate=True)
         build_seconds += time.perf_counter() - start
-        first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap)
+        first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap,
+                                    on_stage)
         x = rm.lift(agg, first.x)
         split = _split(rm, x, stages[2:], opts, verbose)
         if split is not None:
             solver = HighsSolver(rm.model, opts, verbose=verbose)
             for stage in stages[:2]:
                 fix_optimum(solver, stage, stage.cost, x, tol)
-            rest = solve_lexicographic(solver, stages[2:], split, tol, homes_gap)
+            rest = solve_lexicographic(solver, stages[2:], split, tol, homes_gap, on_stage)
             result = LexicographicResult(first.stages + rest.stages, rest.x)
     if result is None:
         solver = HighsSolver(rm.model, opts, verbose=verbose)
-        result = solve_lexicographic(solver, stages, rm.start(), tol, homes_gap)
+        result = solve_lexicographic(solver, stages, rm.start(), tol, homes_gap, on_stage)
     projection, allocation, shortfall, transfers = _read_back(rm, result.x)
-    return ComponentResult(regions, result.stages, rm.model.size(), build_seconds,
-                           projection, allocation, shortfall, transfers)
+    warnings = baseline_warnings(rm)
+    size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}
+    return ComponentResult(regions, result.stages, size, build_seconds,
+                           projection, allocation, shortfall, transfers, warnings)
 
 
 def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) -> np.ndarray | None:
@@ -136,11 +183,15 @@ def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) ->
         return solve_lexicographic(solver, stages, x, opts["stage_tolerance"], opts["homes_gap"]).x
     except NoSolution:
         return None
-def run_case(case: Case, verbose: bool = False) -> RunResult:
-    """Solve every component of ``case`` (regions linked by werkgebied are solved together)."""
+def run_case(case: Case, verbose: bool = False,
+             progress: Callable[[int, int, tuple[str, ...], str], None] | None = None) -> RunResult:
+    """Solve every component of ``case`` (regions linked by werkgebied are solved together).
+    ``progress(i, n, regions, stage)`` is called as each stage of component i of n starts."""
     start = time.perf_counter()
     run = RunResult(case)
-    for regions in components(case):
-        run.components.append(solve_component(case, regions, verbose))
+    parts = components(case)
+    for i, regions in enumerate(parts, start=1):
+        on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
+        run.components.append(solve_component(case, regions, verbose, on_stage))
     run.seconds = time.perf_counter() - start
     return run

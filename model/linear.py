@@ -112,6 +112,17 @@ class LinearModel:
         return {"variables": self.n_cols, "integer_variables": int(integ.sum()),
                 "constraints": self.n_rows, "nonzeros": int(sum(len(v) for v in self._coo["v"]))}
 
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Smallest and largest absolute nonzero of the matrix, the finite row bounds and
+        the finite column bounds: the numbers a solver's scaling has to live with."""
+        def span(values) -> tuple[float, float]:
+            v = np.abs(np.asarray(values, float))
+            v = v[np.isfinite(v) & (v > 0)]
+            return (float(v.min()), float(v.max())) if len(v) else (0.0, 0.0)
+        return {"matrix": span(self._cat(self._coo["v"])),
+                "row_bounds": span(np.concatenate([self.row_lower, self.row_upper])),
+                "column_bounds": span(np.concatenate([self.col_lower, self.col_upper]))}
+
     def to_pyomo(self, cost: np.ndarray | None = None):
         """The same model as a Pyomo ConcreteModel (x[j] over all columns, one row list)."""
         import pyomo.environ as pyo

@@ -25,6 +25,24 @@ STATUS = {
     "kInterrupt": "interrupted",
     "kSolutionLimit": "solution_limit",
     "kIterationLimit": "iteration_limit",
+    "kMemoryLimit": "memory_limit",
+    "kSolveError": "numerical_trouble",
+    "kPresolveError": "numerical_trouble",
+    "kPostsolveError": "numerical_trouble",
+    "kUnknown": "numerical_trouble",
+    "kModelError": "error",
+    "kLoadError": "error",
+}
+
+# What a user can do about a stage that did not end optimal (printed and in summary.json).
+ADVICE = {
+    "time_limit": "raise [solver] time_limit_s, or accept the reported MIP gap",
+    "numerical_trouble": "HiGHS lost numerical accuracy; check the case for extreme values (a corporation "
+                         "with almost no homes or debt far beyond its beleidswaarde), or try [solver] threads = 1",
+    "memory_limit": "the machine ran out of memory; solve fewer regions at once",
+    "interrupted": "the solve was stopped",
+    "error": "HiGHS refused the model; this is a bug in dpm, please report it with the case",
+    "infeasible": "the model has a continuity gap to stay feasible; this is a bug in dpm, please report it",
 }
 
 

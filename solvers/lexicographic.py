@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from dpm.solvers.errors import NoSolution  # noqa: F401  (raised here, re-exported)
-from dpm.solvers.highs import HighsSolver, SolveResult
+from dpm.solvers.highs import ADVICE, HighsSolver, SolveResult
 
 
 @dataclass
@@ -74,15 +74,19 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
 
 
 def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndarray,
-                        tolerance: float = 1e-7, homes_gap: float = 0.0) -> LexicographicResult:
+                        tolerance: float = 1e-7, homes_gap: float = 0.0,
+                        on_stage: Callable[[str], None] | None = None) -> LexicographicResult:
     """Solve ``stages`` in order on ``solver``; ``start`` is a feasible point for the first.
 
     A stage valued in whole homes (``in_homes``) stops once its incumbent is proven within
     ``homes_gap`` homes of the optimum (or within the relative MIP gap); 0 asks for the exact
-    optimum. The bound reached is reported either way."""
+    optimum. The bound reached is reported either way. ``on_stage(name)`` is called as each
+    stage starts (progress display)."""
     result = LexicographicResult()
     x = np.asarray(start, float)
     for stage in stages:
+        if on_stage is not None:
+            on_stage(stage.name)
         cost = stage.cost
         if stage.prepare is not None:
             extra_cost, extra_start = stage.prepare(solver, x)
@@ -96,7 +100,9 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         solver.set_start(x)
         out: SolveResult = solver.solve()
         if not out.has_solution:
-            raise NoSolution(f"stage '{stage.name}' ended with status {out.status} and no solution")
+            advice = ADVICE.get(out.status, "")
+            raise NoSolution(f"stage '{stage.name}' ended with status {out.status} after {out.seconds:.1f} s "
+                             f"and no solution" + (f": {advice}" if advice else ""))
         x = out.x
         value = float(cost @ x)
         result.stages.append(StageReport(

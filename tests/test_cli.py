@@ -1,7 +1,9 @@
 """The command line: time limits are reported, results are written whole or not at all."""
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import pytest
 from conftest import copy_default, run_cli
@@ -49,3 +51,79 @@ def test_force_replaces_an_existing_folder(tmp_path):
     assert not (out / "old.txt").exists()
     assert {p.name for p in out.iterdir()} == {"projection.csv", "allocation.csv", "shortfall.csv", "summary.json"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case", "out"]
+
+
+def _small_case(tmp_path, debt_a=6_000_000):
+    from conftest import write_case
+    return write_case(tmp_path / "small", [{"corporation_id": "A", "debt_eur": debt_a}, {"corporation_id": "B"}],
+                      [{"region": "R", "corporation_id": "A", "type": "nieuwbouw", "year": 2027, "homes": 5}])
+
+
+def test_quiet_by_default_verbose_shows_the_solver_log(tmp_path, capfd):
+    case = _small_case(tmp_path)
+    assert run_cli(case, tmp_path / "quiet") == 0
+    quiet = capfd.readouterr()
+    assert "HiGHS" not in quiet.out + quiet.err
+    assert quiet.err == ""
+    assert run_cli(case, tmp_path / "loud", "--verbose") == 0
+    loud = capfd.readouterr().out
+    assert "HiGHS" in loud and "MIP" in loud
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_shown_on_a_terminal_and_cleared(tmp_path, monkeypatch):
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert run_cli(_small_case(tmp_path), tmp_path / "out") == 0
+    text = term.getvalue()
+    for stage in ("continuity", "unfilled", "transfers"):
+        assert f"[1/1] R: stage '{stage}'" in text
+    assert text.endswith("\r\033[K"), "the progress line is cleared before the results table"
+
+
+def test_a_norm_broken_before_any_opgave_is_warned_once(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run_cli(_small_case(tmp_path, debt_a=9_000_000), out) == 0
+    err = capsys.readouterr().err
+    warning = "A (A) already breaks its norms in 2026 before any opgave: LTV 89.6% > 85.0%"
+    assert err.count(warning) == 1 and err.count("warning:") == 1
+    warnings = json.loads((out / "summary.json").read_text())["warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith(warning)
+
+
+def test_default_case_has_no_warnings(default_results):
+    assert default_results.summary["warnings"] == []
+
+
+def test_numerical_trouble_without_a_solution_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    from dpm.solvers.highs import HighsSolver, SolveResult
+
+    monkeypatch.setattr(HighsSolver, "solve", lambda self: SolveResult("numerical_trouble", False, None, None,
+                                                                       None, 0.5, None))
+    assert run_cli(_small_case(tmp_path), tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: stage 'continuity' ended with status numerical_trouble after 0.5 s and no "
+                          "solution: HiGHS lost numerical accuracy")
+    assert not (tmp_path / "out").exists()
+
+
+def test_numerical_trouble_with_a_solution_is_reported_not_hidden(tmp_path, capsys, monkeypatch):
+    from dpm.solvers.highs import HighsSolver
+
+    solve = HighsSolver.solve
+
+    def troubled(self):
+        out = solve(self)
+        out.status = "numerical_trouble"
+        return out
+    monkeypatch.setattr(HighsSolver, "solve", troubled)
+    out = tmp_path / "out"
+    assert run_cli(_small_case(tmp_path), out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["status"].values()) == {"numerical_trouble"}
+    assert any("status numerical_trouble" in w and "lost numerical accuracy" in w for w in summary["warnings"])
+    assert "warning: R: stage 'continuity' stopped with status numerical_trouble" in capsys.readouterr().err
