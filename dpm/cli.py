@@ -74,8 +74,9 @@ def _clear_progress() -> None:
 
 
 def cmd_run(args) -> int:
+    from dpm.explain import sentences
     from dpm.model.case import load_case
-    from dpm.results import write_results
+    from dpm.results import OUTPUTS, write_results
     from dpm.run import run_case
 
     case = load_case(args.case)
@@ -89,7 +90,12 @@ def cmd_run(args) -> int:
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     write_results(run, out, force=args.force, on_done=lambda: _written.append(out))
-    print(f"Results written to {out}/ (projection.csv, allocation.csv, shortfall.csv, summary.json); "
+    reasons = sentences(run.table("diagnosis"))
+    if reasons:
+        print("\nWhy homes stay unfilled:")
+        for sentence in reasons:
+            print(f"- {sentence}")
+    print(f"\nResults written to {out}/ ({', '.join(OUTPUTS)}); "
           f"total {run.seconds:.2f} s")
     return 0
 

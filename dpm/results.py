@@ -13,6 +13,7 @@ import signal
 import tempfile
 import threading
 from contextlib import contextmanager
+from typing import Callable
 from pathlib import Path
 
 import highspy
@@ -21,6 +22,10 @@ import pandas as pd
 
 import dpm
 from dpm.run import RunResult
+
+# The files of a results folder, in the order a reader needs them (README: "What a run writes").
+OUTPUTS = ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv", "diagnosis.csv",
+           "investment_room.csv", "summary.json")
 
 STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "interrupted", "time_limit",
                 "optimal")
@@ -118,14 +123,13 @@ def _signals_deferred():
                 signal.raise_signal(pending[0])
 
 
-def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) -> Path:
-    """Write projection.csv, allocation.csv, shortfall.csv and summary.json into ``out``.
-
-    An existing ``out`` is replaced only with ``force``; otherwise ``FileExistsError``. The
-    files go to a hidden folder beside ``out`` that is renamed into place at the end; on any
-    failure it is removed and a replaced ``out`` is put back. ``on_done`` is called once the
-    folder is complete, before a deferred stop signal can take effect.
-    """
+def write_folder(out: Path, files: dict[str, Callable[[Path], None]], force: bool = False,
+                 on_done: Callable[[], None] | None = None) -> Path:
+    """Write a folder ``out`` whole or not at all: each ``files[name](path)`` writes one file
+    into a hidden folder beside ``out``, which is renamed into place at the end; on any
+    failure it is removed and a replaced ``out`` is put back. An existing ``out`` is replaced
+    only with ``force`` (else ``FileExistsError``). ``on_done`` is called once the folder is
+    complete, before a deferred stop signal can take effect."""
     out = Path(out)
     if out.exists() and not force:
         raise FileExistsError(f"{out} exists; use --force to replace it")
@@ -134,11 +138,8 @@ def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) 
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
         trash = None
         try:
-            _csv(run.table("projection"), tmp / "projection.csv")
-            _csv(run.table("allocation"), tmp / "allocation.csv")
-            _csv(run.table("shortfall"), tmp / "shortfall.csv")
-            (tmp / "summary.json").write_text(json.dumps(summary(run), indent=2, default=float) + "\n",
-                                              encoding="utf-8")
+            for name, write in files.items():
+                write(tmp / name)
             if out.exists():
                 trash = out.with_name(f".{out.name}.old-{os.getpid()}")
                 out.rename(trash)
@@ -153,3 +154,15 @@ def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) 
         if on_done is not None:
             on_done()
     return out
+
+
+def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) -> Path:
+    """Write the run's files (OUTPUTS) into ``out`` with :func:`write_folder`."""
+    tables = {"projection.csv": run.table("projection"), "allocation.csv": run.table("allocation"),
+              "shortfall.csv": run.table("shortfall"), "explanation.csv": run.table("explanation"),
+              "diagnosis.csv": run.table("diagnosis"), "investment_room.csv": run.room}
+    files = {name: (lambda path, df=df: _csv(df, path)) for name, df in tables.items()}
+    files["summary.json"] = lambda path: path.write_text(json.dumps(summary(run), indent=2, default=float) + "\n",
+                                                         encoding="utf-8")
+    assert tuple(files) == OUTPUTS
+    return write_folder(out, files, force, on_done)

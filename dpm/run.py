@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model, components
+from dpm.explain import diagnose, limit_table, shadow_prices
 from dpm.model.case import Case
 from dpm.model.projection import LIMITS
+from dpm.model.room import investment_room
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.solvers.highs import ADVICE, HighsSolver
 from dpm.solvers.lexicographic import (LexicographicResult, NoSolution, StageReport, fix_optimum,
@@ -33,6 +35,8 @@ class ComponentResult:
     shortfall: pd.DataFrame
     transfers: int
     warnings: list[str] = field(default_factory=list)
+    explanation: pd.DataFrame | None = None  # per corporation, year and limit (dpm.explain)
+    diagnosis: pd.DataFrame | None = None  # per region, type and possible taker of unfilled homes
 
     @property
     def objectives(self) -> dict:
@@ -52,6 +56,7 @@ class RunResult:
     case: Case
     components: list[ComponentResult] = field(default_factory=list)
     seconds: float = 0.0
+    room: pd.DataFrame | None = None  # investment room per corporation and type (dpm.model.room)
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.concat([getattr(c, name) for c in self.components], ignore_index=True)
@@ -165,8 +170,10 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     projection, allocation, shortfall, transfers = _read_back(rm, result.x)
     warnings = baseline_warnings(rm)
     size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}
-    return ComponentResult(regions, result.stages, size, build_seconds,
-                           projection, allocation, shortfall, transfers, warnings)
+    explanation = limit_table(projection, shadow_prices(rm, result.x, opts))
+    diagnosis = diagnose(rm, shortfall, explanation)
+    return ComponentResult(regions, result.stages, size, build_seconds, projection, allocation, shortfall,
+                           transfers, warnings, explanation, diagnosis)
 
 
 def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) -> np.ndarray | None:
@@ -178,7 +185,7 @@ def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) ->
     lm = rm.model
     for name in ("decision", "unfilled", "continuity_gap"):
         ids = lm.variables[name].ids
-        solver.h.changeColsBounds(len(ids), ids.astype(np.int32), x[ids], x[ids])
+        solver.fix_columns(ids, x[ids])
     try:
         return solve_lexicographic(solver, stages, x, opts["stage_tolerance"], opts["homes_gap"]).x
     except NoSolution:
@@ -193,5 +200,6 @@ def run_case(case: Case, verbose: bool = False,
     for i, regions in enumerate(parts, start=1):
         on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
         run.components.append(solve_component(case, regions, verbose, on_stage))
+    run.room = investment_room(case)
     run.seconds = time.perf_counter() - start
     return run

@@ -77,8 +77,10 @@ def _quiet_stdout():
 class HighsSolver:
     """One HiGHS instance holding a :class:`LinearModel`; solve it repeatedly with new objectives."""
 
-    def __init__(self, model: LinearModel, options: dict, verbose: bool = False):
+    def __init__(self, model: LinearModel, options: dict, verbose: bool = False, relaxed: bool = False):
+        """``relaxed``: pass every column as continuous (the LP relaxation, for duals)."""
         self.model = model
+        self.relaxed = relaxed
         self.options = {
             "output_flag": bool(verbose), "log_to_console": bool(verbose),
             "time_limit": float(options["time_limit_s"]), "mip_rel_gap": float(options["mip_rel_gap"]),
@@ -108,7 +110,7 @@ class HighsSolver:
         lp.a_matrix_.index_ = A.indices.astype(np.int32)
         lp.a_matrix_.value_ = A.data
         integ = model.integrality
-        if integ.any():
+        if integ.any() and not self.relaxed:
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integ]
         self.h.passModel(lp)
         self.n_cols = model.n_cols
@@ -138,6 +140,19 @@ class HighsSolver:
         self.h.setOptionValue("mip_abs_gap", self.options["mip_abs_gap"])
         self.cost = cost
         self.sense = sense
+
+    def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
+        """Fix columns ``ids`` at ``values`` (both bounds)."""
+        ids = np.asarray(ids, np.int32)
+        values = np.asarray(values, float)
+        self.h.changeColsBounds(len(ids), ids, values, values)
+
+    def row_duals(self) -> np.ndarray:
+        """Row duals of the last LP solve: the objective's change per unit of a row's bound."""
+        sol = self.h.getSolution()
+        if not sol.dual_valid:
+            raise RuntimeError("no valid duals: the last solve was not an optimal LP")
+        return np.asarray(sol.row_dual)
 
     def set_start(self, x: np.ndarray) -> None:
         """A feasible point as MIP start (warm start of the next stage)."""
@@ -187,7 +202,7 @@ class HighsSolver:
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(self.h.getSolution().col_value) if has_solution else None
         objective = info.objective_function_value if has_solution else None
-        is_mip = bool(self.model.integrality.any())
+        is_mip = bool(self.model.integrality.any()) and not self.relaxed
         bound = info.mip_dual_bound if is_mip else objective
         gap = info.mip_gap if is_mip and has_solution else (0.0 if has_solution else None)
         if gap is not None and not np.isfinite(gap):

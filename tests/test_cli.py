@@ -9,6 +9,7 @@ import pytest
 from conftest import copy_default, run_cli
 
 import dpm.results
+from dpm.results import OUTPUTS
 
 
 def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
@@ -49,7 +50,7 @@ def test_force_replaces_an_existing_folder(tmp_path):
     (out / "old.txt").write_text("old")
     assert run_cli(case, out, "--force") == 0
     assert not (out / "old.txt").exists()
-    assert {p.name for p in out.iterdir()} == {"projection.csv", "allocation.csv", "shortfall.csv", "summary.json"}
+    assert {p.name for p in out.iterdir()} == set(OUTPUTS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case", "out"]
 
 

@@ -11,6 +11,7 @@ from conftest import DEFAULT_CASE, Results, copy_default, run_cli, write_case
 from reference import reference_projection
 
 from dpm.model.case import load_case
+from dpm.results import OUTPUTS
 
 
 def test_homes_are_conserved(default_results):
@@ -117,7 +118,7 @@ def test_same_case_twice_gives_identical_csv(default_results, tmp_path, threads)
     out = tmp_path / "again"
     subprocess.run([sys.executable, "-m", "dpm.cli", "run", str(case), "--out", str(out)], check=True,
                    capture_output=True)
-    for name in ("projection.csv", "allocation.csv", "shortfall.csv"):
+    for name in [f for f in OUTPUTS if f.endswith(".csv")]:
         assert (out / name).read_bytes() == (default_results.folder / name).read_bytes(), name
 
 

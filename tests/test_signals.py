@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import DEFAULT_CASE
 
-FILES = {"projection.csv", "allocation.csv", "shortfall.csv", "summary.json"}
+from dpm.results import OUTPUTS
+
+FILES = set(OUTPUTS)
 
 
 def _start(out: Path, *extra: str) -> subprocess.Popen:

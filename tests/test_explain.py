@@ -1,0 +1,82 @@
+"""Explanations that can be checked: a limit the diagnosis names as binding is one whose small
+relaxation (EUR 1 mln more room in that year) fills more homes; relaxing a limit that does
+not bind fills none. Exact optima (homes_gap = 0) so that differences are real."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import DEFAULT_CASE
+
+import dpm.run
+from dpm.explain import sentences
+from dpm.model.allocation import LIMIT_ROWS
+from dpm.model.case import load_case
+
+EXACT = {"solver": {"homes_gap": 0.0}}
+CASE = load_case(DEFAULT_CASE, EXACT)
+
+
+def _unfilled(monkeypatch=None, relax=None) -> int:
+    """Unfilled homes of the default case; ``relax`` = (corporation, year, limit): that row
+    gets EUR 1 mln (1.0 in the model's EUR mln) more room, in every model the run builds."""
+    if relax is not None:
+        cid, year, limit = relax
+        build = dpm.run.build_region_model
+
+        def relaxed(*args, **kwargs):
+            rm = build(*args, **kwargs)
+            names = list(rm.model.constraints)
+            k = names.index(LIMIT_ROWS[limit])
+            block = rm.model.constraints[LIMIT_ROWS[limit]]
+            lower = np.array(rm.model._row["lb"][k], dtype=float)
+            lower[block.index.get_loc((cid, year))] -= 1.0
+            rm.model._row["lb"][k] = lower
+            return rm
+        monkeypatch.setattr(dpm.run, "build_region_model", relaxed)
+    run = dpm.run.run_case(CASE)
+    return run.components[0].objectives["unfilled_homes"], run
+
+
+BASE, RUN = _unfilled()
+EXPLANATION = RUN.components[0].explanation
+DIAGNOSIS = RUN.components[0].diagnosis
+
+
+def test_every_unfilled_home_has_a_reason():
+    short = RUN.components[0].shortfall
+    assert set(map(tuple, short[["region", "type"]].drop_duplicates().to_numpy())) == \
+        set(map(tuple, DIAGNOSIS[["region", "type"]].drop_duplicates().to_numpy()))
+    assert len(sentences(DIAGNOSIS)) == len(short[["region", "type"]].drop_duplicates())
+    named = DIAGNOSIS.dropna(subset=["limit"])
+    assert not named.empty and (named["shadow_price_homes_per_eur_mln"] > 0).all()
+
+
+def test_named_binding_limits_fill_more_homes_when_relaxed(monkeypatch):
+    named = DIAGNOSIS.dropna(subset=["limit"]).drop_duplicates(["taker", "limit", "year"])
+    for r in named.itertuples():
+        relaxed, _ = _unfilled(monkeypatch, (r.taker, int(r.year), r.limit))
+        assert relaxed < BASE, (r.taker, r.limit, r.year)
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize("pick", ["same corporation, other limit", "other corporation, same limit"])
+def test_relaxing_a_limit_that_does_not_bind_fills_none(monkeypatch, pick):
+    named = DIAGNOSIS.dropna(subset=["limit"]).iloc[0]
+    free = EXPLANATION[~EXPLANATION["binds"] & (EXPLANATION["year"] == named["year"])]
+    if pick == "same corporation, other limit":
+        row = free[(free["corporation_id"] == named["taker"]) & (free["limit"] != named["limit"])].iloc[0]
+    else:
+        row = free[(free["corporation_id"] != named["taker"]) & (free["limit"] == named["limit"])].iloc[0]
+    relaxed, _ = _unfilled(monkeypatch, (row["corporation_id"], int(row["year"]), row["limit"]))
+    assert relaxed == BASE
+
+
+def test_explanation_rows_and_units():
+    c = CASE.corporations
+    assert len(EXPLANATION) == len(c) * len(CASE.scenario.years) * 4
+    ltv = EXPLANATION[EXPLANATION["limit"] == "ltv"]
+    assert np.allclose(ltv["headroom"], ltv["norm"] - ltv["value"])
+    assert set(EXPLANATION["unit"]) == {"x", "fraction", "EUR"}
+    # binding rows have little room left: less than the debt of a few hundred homes
+    binding = EXPLANATION[EXPLANATION["binds"] & (EXPLANATION["gap_eur"] == 0)]
+    assert (binding["headroom_debt_eur"] < 50e6).all()
