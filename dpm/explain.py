@@ -22,8 +22,9 @@ LIMIT_NAMES = {"icr": "ICR", "ltv": "LTV", "solvency": "solvency", "guarantee": 
 UNITS = {"icr": "x", "ltv": "fraction", "solvency": "fraction", "guarantee": "EUR"}
 
 
-def shadow_prices(rm: RegionModel, x: np.ndarray, options: dict) -> pd.Series:
-    """Homes filled per EUR mln of extra room, per (corporation_id, year, limit)."""
+def shadow_prices(rm: RegionModel, x: np.ndarray, options: dict) -> tuple[pd.Series, str | None]:
+    """Homes filled per EUR mln of extra room, per (corporation_id, year, limit); and a
+    warning if the LP did not end optimal (the prices are then NaN: unknown, not zero)."""
     lm = rm.model
     x = x[:lm.n_cols]
     solver = HighsSolver(lm, options, relaxed=True)
@@ -32,15 +33,20 @@ def shadow_prices(rm: RegionModel, x: np.ndarray, options: dict) -> pd.Series:
         solver.fix_columns(ids, np.round(x[ids]) if name == "transfer" else x[ids])
     solver.set_objective(rm.stages()[1].cost)
     out = solver.solve()
-    if out.status != "optimal":
-        raise RuntimeError(f"the shadow-price LP ended with status {out.status}")
-    duals = solver.row_duals()
+    warning = None
+    if out.status == "optimal":
+        duals = solver.row_duals()
+    else:
+        duals = np.full(lm.n_rows, np.nan)
+        warning = (f"{' + '.join(rm.regions)}: the shadow-price LP ended with status {out.status}; shadow prices "
+                   "are left empty and 'binds' in explanation.csv only marks broken limits")
     parts = []
     for limit in LIMITS:
         block = lm.constraints[LIMIT_ROWS[limit]]
-        parts.append(pd.Series(np.maximum(duals[block.ids], 0.0), index=block.index).to_frame("price")
+        price = np.maximum(duals[block.ids], 0.0)  # NaN (unknown) stays NaN
+        parts.append(pd.Series(price, index=block.index).to_frame("price")
                      .assign(limit=limit).set_index("limit", append=True)["price"])
-    return pd.concat(parts).sort_index()
+    return pd.concat(parts).sort_index(), warning
 
 
 def limit_table(projection: pd.DataFrame, prices: pd.Series) -> pd.DataFrame:
@@ -63,7 +69,7 @@ def limit_table(projection: pd.DataFrame, prices: pd.Series) -> pd.DataFrame:
         }))
     table = pd.concat(parts, ignore_index=True)
     key = pd.MultiIndex.from_frame(table[["corporation_id", "year", "limit"]])
-    table["shadow_price_homes_per_eur_mln"] = prices.reindex(key).fillna(0.0).to_numpy()
+    table["shadow_price_homes_per_eur_mln"] = prices.reindex(key).to_numpy()
     table["binds"] = (table["shadow_price_homes_per_eur_mln"] > BINDS) | (table["gap_eur"] > 0)
     return table.sort_values(["corporation_id", "year", "limit"]).reset_index(drop=True)
 

@@ -170,7 +170,9 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     projection, allocation, shortfall, transfers = _read_back(rm, result.x)
     warnings = baseline_warnings(rm)
     size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}
-    explanation = limit_table(projection, shadow_prices(rm, result.x, opts))
+    prices, price_warning = shadow_prices(rm, result.x, opts)
+    warnings += [price_warning] if price_warning else []
+    explanation = limit_table(projection, prices)
     diagnosis = diagnose(rm, shortfall, explanation)
     return ComponentResult(regions, result.stages, size, build_seconds, projection, allocation, shortfall,
                            transfers, warnings, explanation, diagnosis)
