@@ -1,7 +1,9 @@
 """The ``dpm`` command.
 
-    dpm run CASE [--out DIR] [--force] [--verbose]   solve a case, write its results folder
-    dpm validate CASE                                check a case without solving it
+    dpm run CASE [--out DIR] [--force] [--verbose] [--report]   solve a case, write its results folder
+    dpm room CASE [--out DIR] [--force]       investment room per corporation (handreiking step 2)
+    dpm report RESULTS_DIR                    report.xlsx and report.html of a results folder
+    dpm validate CASE                         check a case without solving it
 
 Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output folder,
 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM: no results folder, or a complete one.
@@ -73,6 +75,17 @@ def _clear_progress() -> None:
         sys.stderr.flush()
 
 
+def _out_folder(args, case_name: str, what: str = "") -> Path | None:
+    """The folder to write: --out, or results/<case>[-what]-<timestamp>/; None (after saying
+    so) if it exists and --force is not given."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("results") / f"{case_name}{'-' + what if what else ''}-{stamp}"
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; use --force to replace it", file=sys.stderr)
+        return None
+    return out
+
+
 def cmd_run(args) -> int:
     from dpm.explain import sentences
     from dpm.model.case import load_case
@@ -80,23 +93,63 @@ def cmd_run(args) -> int:
     from dpm.run import run_case
 
     case = load_case(args.case)
-    out = Path(args.out) if args.out else Path("results") / f"{case.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if out.exists() and not args.force:
-        print(f"error: {out} exists; use --force to replace it", file=sys.stderr)
+    out = _out_folder(args, case.name)
+    if out is None:
         return 2
     run = run_case(case, verbose=args.verbose, progress=_progress_line() if not args.verbose else None)
     _clear_progress()
     print_region_table(run)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    write_results(run, out, force=args.force, on_done=lambda: _written.append(out))
+    extra = {}
+    if args.report:
+        from dpm.report import report_writers
+        extra = report_writers()
+    write_results(run, out, force=args.force, on_done=lambda: _written.append(out), extra=extra)
     reasons = sentences(run.table("diagnosis"))
     if reasons:
         print("\nWhy homes stay unfilled:")
         for sentence in reasons:
             print(f"- {sentence}")
-    print(f"\nResults written to {out}/ ({', '.join(OUTPUTS)}); "
-          f"total {run.seconds:.2f} s")
+    print(f"\nResults written to {out}/ ({', '.join([*OUTPUTS, *extra])}); total {run.seconds:.2f} s")
+    return 0
+
+
+def cmd_room(args) -> int:
+    from dpm.model.case import load_case
+    from dpm.model.room import investment_room
+    from dpm.results import _csv, write_folder
+
+    case = load_case(args.case)
+    out = _out_folder(args, case.name, "room")
+    if out is None:
+        return 2
+    room = investment_room(case)
+    cells = room.assign(cell=[f"{_fmt_int(r.homes)} ({r.binding_limit} {r.binding_year})"
+                              for r in room.itertuples()])
+    table = cells.pivot(index="corporation_id", columns="type", values="cell")
+    print(f"Investment room per corporation, {case.scenario.policy_calendar_years[0]}-"
+          f"{case.scenario.policy_calendar_years[-1]}: homes it can add on its own, one type at a time "
+          "(the limit and year one home more would break):")
+    print(table.to_string())
+    write_folder(out, {"investment_room.csv": lambda path: _csv(room, path)}, args.force,
+                 on_done=lambda: _written.append(out))
+    print(f"\nWritten to {out}/investment_room.csv (homes, investment_eur in nominal EUR, binding limit and year)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from dpm.report import REPORT_FILES, Results, report_writers
+    from dpm.results import write_into
+
+    folder = Path(args.results)
+    try:
+        Results.read(folder)
+    except (FileNotFoundError, NotADirectoryError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    write_into(folder, report_writers())
+    print(f"Report written to {folder}/ ({', '.join(REPORT_FILES)})")
     return 0
 
 
@@ -121,7 +174,11 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
+_stop_requested: list[int] = []  # set by the handler: an exception after it is the stop's doing
+
+
 def _stop(signum, frame):
+    _stop_requested.append(signum)
     raise Stopped(signum)
 
 
@@ -134,12 +191,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", help="results folder (default results/<case>-<timestamp>/)")
     run.add_argument("--force", action="store_true", help="replace an existing --out folder")
     run.add_argument("--verbose", action="store_true", help="show the HiGHS log")
+    run.add_argument("--report", action="store_true", help="also write report.xlsx and report.html")
     run.set_defaults(func=cmd_run)
+    room = sub.add_parser("room", help="investment room per corporation on its own (handreiking step 2)")
+    room.add_argument("case", help="case folder or .xlsx workbook")
+    room.add_argument("--out", help="folder to write (default results/<case>-room-<timestamp>/)")
+    room.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    room.set_defaults(func=cmd_room)
+    report = sub.add_parser("report", help="write report.xlsx and report.html into a results folder")
+    report.add_argument("results", help="a results folder written by 'dpm run'")
+    report.set_defaults(func=cmd_report)
     val = sub.add_parser("validate", help="check a case's files without solving")
     val.add_argument("case")
     val.set_defaults(func=cmd_validate)
     args = parser.parse_args(argv)
     _written.clear()
+    _stop_requested.clear()
     handlers = {}
     if threading.current_thread() is threading.main_thread():
         handlers = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -153,18 +220,29 @@ def main(argv: list[str] | None = None) -> int:
         _clear_progress()
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into e.g. 'head', which stopped reading
+        sys.stderr.close()
+        return 0
+    except Exception:
+        if not _stop_requested:  # a real error
+            raise
+        return _stopped(_stop_requested[0])  # e.g. an import that turned the interrupt into ImportError
     except KeyboardInterrupt as err:
-        _clear_progress()
-        signum = getattr(err, "signum", signal.SIGINT)
-        if _written:
-            print(f"stopped ({signal.Signals(signum).name}) after the results were complete in {_written[-1]}/",
-                  file=sys.stderr)
-        else:
-            print(f"stopped ({signal.Signals(signum).name}): nothing written", file=sys.stderr)
-        return 128 + signum
+        return _stopped(getattr(err, "signum", signal.SIGINT))
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+
+
+def _stopped(signum: int) -> int:
+    """Say how a stop signal ended the run; the exit code is 128 + the signal number."""
+    _clear_progress()
+    name = signal.Signals(signum).name
+    if _written:
+        print(f"stopped ({name}) after the results were complete in {_written[-1]}/", file=sys.stderr)
+    else:
+        print(f"stopped ({name}): nothing written", file=sys.stderr)
+    return 128 + signum
 
 
 if __name__ == "__main__":

@@ -156,8 +156,25 @@ def write_folder(out: Path, files: dict[str, Callable[[Path], None]], force: boo
     return out
 
 
-def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) -> Path:
-    """Write the run's files (OUTPUTS) into ``out`` with :func:`write_folder`."""
+def write_into(folder: Path, files: dict[str, Callable[[Path], None]]) -> None:
+    """Add or replace files in an existing folder, all or none: each is written under a
+    hidden name and the names are switched only when every file is written."""
+    folder = Path(folder)
+    tmp = {name: folder / f".{name}.partial" for name in files}
+    with _signals_deferred():
+        try:
+            for name, write in files.items():
+                write(tmp[name])
+            for name, path in tmp.items():
+                path.replace(folder / name)
+        finally:
+            for path in tmp.values():
+                path.unlink(missing_ok=True)
+
+
+def write_results(run: RunResult, out: Path, force: bool = False, on_done=None, extra=None) -> Path:
+    """Write the run's files (OUTPUTS, then ``extra``: name -> writer) into ``out`` with
+    :func:`write_folder`."""
     tables = {"projection.csv": run.table("projection"), "allocation.csv": run.table("allocation"),
               "shortfall.csv": run.table("shortfall"), "explanation.csv": run.table("explanation"),
               "diagnosis.csv": run.table("diagnosis"), "investment_room.csv": run.room}
@@ -165,4 +182,4 @@ def write_results(run: RunResult, out: Path, force: bool = False, on_done=None) 
     files["summary.json"] = lambda path: path.write_text(json.dumps(summary(run), indent=2, default=float) + "\n",
                                                          encoding="utf-8")
     assert tuple(files) == OUTPUTS
-    return write_folder(out, files, force, on_done)
+    return write_folder(out, {**files, **(extra or {})}, force, on_done)

@@ -1,0 +1,337 @@
+"""The regional report of a results folder: an Excel workbook and a self-contained HTML page.
+
+``report.xlsx``: a sheet per output (units in the headers, frozen header row, filters,
+number formats), a sheet with the run's status and totals and one with the effective
+scenario. ``report.html``: one file with no outside references (charts are inline SVG):
+the reasons for the shortfall, each corporation's ICR, LTV and solvency against the norms,
+the opgave per year and type as executed by the owner, by others and unfilled, the transfer
+graph, and the investment room. Both are made from the folder's files only, so a report can
+be made again from any results folder.
+"""
+from __future__ import annotations
+
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dpm.model.scenario import TYPES
+
+SHEETS = ("projection", "allocation", "shortfall", "explanation", "diagnosis", "investment_room")
+PERCENT = {"ltv", "solvency", "ltv_max", "solvency_min"}
+RATIO = {"icr", "icr_min"}
+COLORS = {"owner": "#2b6cb0", "others": "#38a169", "unfilled": "#e53e3e"}
+
+
+@dataclass
+class Results:
+    """A results folder read back: its tables (by sheet name) and summary.json."""
+
+    folder: Path
+    tables: dict[str, pd.DataFrame]
+    summary: dict
+
+    @classmethod
+    def read(cls, folder: Path) -> "Results":
+        folder = Path(folder)
+        if not (folder / "summary.json").exists():
+            raise FileNotFoundError(f"{folder} is not a results folder of 'dpm run' (no summary.json)")
+        tables = {name: pd.read_csv(folder / f"{name}.csv") for name in SHEETS if (folder / f"{name}.csv").exists()}
+        return cls(folder, tables, json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+
+    @property
+    def names(self) -> pd.Series:
+        room = self.tables.get("investment_room")
+        if room is None:
+            return pd.Series(dtype=str)
+        return room.drop_duplicates("corporation_id").set_index("corporation_id")["name"]
+
+
+# --- the workbook --------------------------------------------------------------------------
+def header(column: str) -> tuple[str, str | None]:
+    """A column's header with its unit, and its Excel number format."""
+    if column.endswith("_eur"):
+        return f"{column[:-4]} (EUR)", "#,##0"
+    if column == "shadow_price_homes_per_eur_mln":
+        return "shadow price (homes per EUR mln)", "0.00"
+    if column.startswith("homes") or column in {"unfilled_homes"}:
+        return f"{column} (homes)", "#,##0"
+    if column in PERCENT:
+        return f"{column} (%)", "0.0%"
+    if column in RATIO:
+        return f"{column} (x)", "0.00"
+    if column == "headroom":
+        return "headroom (in unit)", "#,##0.000"
+    if column == "value":
+        return "value (in unit)", "#,##0.000"
+    if column == "norm":
+        return "norm (in unit)", "#,##0.000"
+    return column, None
+
+
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
+    rows = []
+    for key, value in d.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += _flatten(value, name + ".")
+        else:
+            rows.append((name, json.dumps(value) if isinstance(value, list) else value))
+    return rows
+
+
+def _sheet(wb, title: str, frame: pd.DataFrame, formats: list[str | None] | None = None) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    ws = wb.create_sheet(title)
+    ws.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        ws.append([None if (isinstance(v, float) and np.isnan(v)) else (v.item() if hasattr(v, "item") else v)
+                   for v in row])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for i, column in enumerate(frame.columns, start=1):
+        letter = get_column_letter(i)
+        fmt = formats[i - 1] if formats else None
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                cell.number_format = fmt
+        width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+        ws.column_dimensions[letter].width = min(max(10, width + 2), 60)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+
+
+def write_workbook(results: Results, path: Path) -> None:
+    """report.xlsx: a sheet per output table, 'summary' and 'scenario'."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    s = results.summary
+    o = s["objectives"]
+    rows = [("case", s["case"], ""), ("unfilled homes", o["unfilled_homes"], "homes over the policy period")]
+    rows += [(f"unfilled {k}", v, "homes") for k, v in o["unfilled_homes_by_type"].items()]
+    rows += [("continuity gap", o["continuity_gap_eur"], "EUR"), ("transfers", o["transfers"], "relations"),
+             ("homes moved", o["homes_moved"], "homes"), ("MIP gap", s.get("mip_gap"), "fraction"),
+             ("seconds", s["seconds"], "s")]
+    rows += [(f"status {stage}", status, "") for stage, status in s["status"].items()]
+    rows += [("warning", w, "") for w in s.get("warnings", [])]
+    _sheet(wb, "summary", pd.DataFrame(rows, columns=["item", "value", "unit"]))
+    for name, frame in results.tables.items():
+        heads = [header(c) for c in frame.columns]
+        _sheet(wb, name, frame.set_axis([h for h, _ in heads], axis=1), [f for _, f in heads])
+    scenario = pd.DataFrame(_flatten(s["scenario"]), columns=["key", "value"])
+    _sheet(wb, "scenario", scenario)
+    wb.save(path)
+
+
+# --- the charts ----------------------------------------------------------------------------
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "dpm"  # fixed ids: the same results give the same page
+    plt.rcParams["font.size"] = 9
+    return plt
+
+
+def MaxNLocator(**kwargs):
+    from matplotlib.ticker import MaxNLocator as locator
+
+    return locator(**kwargs)
+
+
+def ratio_chart(results: Results) -> str:
+    """ICR, LTV and solvency of every corporation over the years, against their norms."""
+    plt = _plt()
+    p = results.tables["projection"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    spec = [("icr", "icr_min", "ICR (x), norm >= ", 1.0), ("ltv", "ltv_max", "LTV (%), norm <= ", 100.0),
+            ("solvency", "solvency_min", "solvency (%), norm >= ", 100.0)]
+    policy_end = results.summary["scenario"]["base_year"] + results.summary["scenario"]["horizon"]["policy_years"]
+    for ax, (col, norm, title, scale) in zip(axes, spec):
+        for cid, rows in p.groupby("corporation_id"):
+            ax.plot(rows["year"], rows[col] * scale, marker=".", linewidth=1.2, label=cid)
+        level = p[norm].median() * scale
+        ax.axhline(level, color="black", linestyle="--", linewidth=1)
+        ax.axvspan(p["year"].min() - 0.5, policy_end + 0.5, color="#edf2f7", zorder=0)
+        shown = f"{level:.2f}" if scale == 1.0 else f"{level:.0f} %"
+        ax.set_title(title + shown)
+        ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 10), fontsize=8, bbox_to_anchor=(0.5, -0.08))
+    return _svg(fig)
+
+
+def opgave_chart(results: Results) -> str:
+    """The region's opgave per year and type: done by the owner, by others, unfilled (homes)."""
+    plt = _plt()
+    a, s = results.tables["allocation"], results.tables["shortfall"]
+    years = sorted(set(a["year"]) | set(s["year"]))
+    fig, axes = plt.subplots(1, len(TYPES), figsize=(14, 3.6), sharex=True)
+    for ax, kind in zip(axes, TYPES):
+        ak = a[a["type"] == kind]
+        owner = ak[ak["origin"] == ak["executor"]].groupby("year")["homes"].sum().reindex(years, fill_value=0)
+        others = ak[ak["origin"] != ak["executor"]].groupby("year")["homes"].sum().reindex(years, fill_value=0)
+        unfilled = s[s["type"] == kind].groupby("year")["homes"].sum().reindex(years, fill_value=0)
+        ax.bar(years, owner, color=COLORS["owner"], label="by the owner")
+        ax.bar(years, others, bottom=owner, color=COLORS["others"], label="by another corporation")
+        ax.bar(years, unfilled, bottom=owner + others, color=COLORS["unfilled"], label="unfilled")
+        ax.set_title(f"{kind} (homes)")
+        ax.set_xlabel("year")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.08))
+    return _svg(fig)
+
+
+def transfer_chart(results: Results) -> str:
+    """Who takes what from whom: arrows from the owner of the task to the executor (homes)."""
+    import networkx as nx
+
+    plt = _plt()
+    a = results.tables["allocation"]
+    moved = a[a["origin"] != a["executor"]].groupby(["origin", "executor"])["homes"].sum()
+    g = nx.DiGraph()
+    g.add_nodes_from(sorted(set(a["origin"]) | set(a["executor"])))
+    for (o, c), homes in moved.items():
+        g.add_edge(o, c, homes=int(homes))
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    pos = nx.circular_layout(sorted(g.nodes))
+    widths = [1 + 6 * g.edges[e]["homes"] / max(1, moved.max()) for e in g.edges] if len(moved) else []
+    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#bee3f8", node_size=900)
+    nx.draw_networkx_labels(g, pos, ax=ax, font_size=8)
+    nx.draw_networkx_edges(g, pos, ax=ax, width=widths, edge_color=COLORS["others"], arrowsize=16,
+                           connectionstyle="arc3,rad=0.12", node_size=900)
+    nx.draw_networkx_edge_labels(g, pos, ax=ax, font_size=7, edge_labels={e: f"{g.edges[e]['homes']:,}".replace(",", " ")
+                                                                          for e in g.edges})
+    ax.set_title("Transfers: owner of the task -> executor (homes over the policy period)")
+    ax.axis("off")
+    return _svg(fig)
+
+
+def room_chart(results: Results) -> str:
+    """Investment room per corporation and type (homes it can add on its own)."""
+    plt = _plt()
+    r = results.tables["investment_room"]
+    wide = r.pivot(index="corporation_id", columns="type", values="homes").fillna(0)
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(wide) + 1.5))
+    wide.plot.barh(ax=ax, width=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("homes over the policy period (one type at a time)")
+    ax.set_title("Investment room per corporation (handreiking step 2)")
+    return _svg(fig)
+
+
+# --- the page ------------------------------------------------------------------------------
+def _table(frame: pd.DataFrame) -> str:
+    heads = "".join(f"<th>{html.escape(header(c)[0])}</th>" for c in frame.columns)
+    plain = [c == "year" or c.endswith("_year") for c in frame.columns]  # years without thousands spaces
+    body = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for v, is_year in zip(row, plain):
+            if isinstance(v, float) and np.isnan(v):
+                text = ""
+            elif is_year:
+                text = str(int(v))
+            elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                text = f"{v:,}".replace(",", " ")
+            elif isinstance(v, float):
+                text = f"{v:,.0f}".replace(",", " ") if abs(v) >= 1000 else f"{v:.3g}"
+            else:
+                text = str(v)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+CSS = """
+body { font-family: -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; margin: 2em auto; max-width: 1200px;
+       color: #1a202c; background: #fff; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; border-bottom: 1px solid #cbd5e0; padding-bottom: .2em; margin-top: 2em; }
+.cards { display: flex; flex-wrap: wrap; gap: 1em; }
+.card { background: #f7fafc; border: 1px solid #e2e8f0; border-radius: 6px; padding: .7em 1em; min-width: 10em; }
+.card b { display: block; font-size: 1.4em; }
+table { border-collapse: collapse; font-size: .85em; margin: .5em 0; }
+th, td { border: 1px solid #e2e8f0; padding: .25em .5em; text-align: right; }
+th { background: #edf2f7; } td:first-child, th:first-child { text-align: left; }
+.reason { background: #fff5f5; border-left: 4px solid #e53e3e; padding: .5em 1em; margin: .5em 0; }
+.warning { background: #fffff0; border-left: 4px solid #d69e2e; padding: .5em 1em; margin: .5em 0; }
+svg { max-width: 100%; height: auto; }
+footer { color: #718096; font-size: .8em; margin-top: 3em; }
+"""
+
+
+def write_html(results: Results, path: Path) -> None:
+    """report.html: one self-contained page (no scripts, no outside files)."""
+    s = results.summary
+    o = s["objectives"]
+    years = f"{s['scenario']['base_year'] + 1}-{s['scenario']['base_year'] + s['scenario']['horizon']['policy_years']}"
+    fmt = lambda n: f"{n:,.0f}".replace(",", " ")  # noqa: E731
+    cards = [("unfilled homes", fmt(o["unfilled_homes"]), f"homes, {years}")]
+    cards += [(f"unfilled {k}", fmt(v), "homes") for k, v in o["unfilled_homes_by_type"].items()]
+    cards += [("continuity gap", f"{o['continuity_gap_eur'] / 1e6:,.1f}", "EUR mln"),
+              ("transfers", str(o["transfers"]), "relations"), ("homes moved", fmt(o["homes_moved"]), "homes")]
+    parts = [f"<h1>Opgaven &amp; Middelen: {html.escape(s['case'])}</h1>",
+             f"<p>Regional allocation of the opgave {years}; finances over {s['scenario']['horizon']['horizon_years']} "
+             f"years. Status per stage: {html.escape(', '.join(f'{k} {v}' for k, v in s['status'].items()))}.</p>",
+             "<div class='cards'>" + "".join(f"<div class='card'>{html.escape(a)}<b>{html.escape(b)}</b>"
+                                             f"{html.escape(c)}</div>" for a, b, c in cards) + "</div>"]
+    diagnosis = results.tables.get("diagnosis")
+    parts.append("<h2>Why homes stay unfilled</h2>")
+    if diagnosis is not None and len(diagnosis):
+        parts += [f"<div class='reason'>{html.escape(t)}</div>" for t in dict.fromkeys(diagnosis["sentence"])]
+    else:
+        parts.append("<p>The whole opgave is filled.</p>")
+    parts += [f"<div class='warning'>{html.escape(w)}</div>" for w in s.get("warnings", [])]
+    parts += ["<h2>Opgave per year and type</h2>", opgave_chart(results),
+              "<h2>Financial ratios against the norms</h2>",
+              "<p>Per corporation and year; shaded: the policy period, dashed: the norm.</p>", ratio_chart(results),
+              "<h2>Transfers between corporations</h2>", transfer_chart(results)]
+    if "investment_room" in results.tables:
+        room = results.tables["investment_room"]
+        parts += ["<h2>Investment room per corporation</h2>",
+                  "<p>What each corporation can add on its own, with only its instandhouding, one type at a time, "
+                  "and the limit and year that one home more would break.</p>", room_chart(results),
+                  _table(room[["corporation_id", "name", "type", "homes", "investment_eur", "profile",
+                               "binding_limit", "binding_year"]])]
+    if diagnosis is not None and len(diagnosis):
+        parts += ["<h2>Who could take the unfilled homes, and what stops them</h2>",
+                  _table(diagnosis.drop(columns=["sentence"]))]
+    v = s.get("versions", {})
+    parts.append(f"<footer>dpm {html.escape(str(v.get('dpm', '')))}, HiGHS {html.escape(str(v.get('highspy', '')))}; "
+                 "money in nominal EUR of each year; full tables in report.xlsx and the CSV files beside it.</footer>")
+    page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>Opgaven &amp; Middelen: {html.escape(s['case'])}</title><style>{CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
+    path.write_text(page, encoding="utf-8")
+
+
+REPORT_FILES = {"report.xlsx": write_workbook, "report.html": write_html}
+
+
+def report_writers() -> dict:
+    """Writers for the report files that read the results from the folder they write into
+    (so they can run inside the hidden folder of a run that is being written)."""
+    return {name: (lambda path, write=write: write(Results.read(Path(path).parent), path))
+            for name, write in REPORT_FILES.items()}
