@@ -11,6 +11,7 @@ Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -138,6 +139,54 @@ def cmd_room(args) -> int:
     return 0
 
 
+def cmd_steun(args) -> int:
+    from dpm.model.case import load_case
+    from dpm.money import projectsteun
+    from dpm.results import _csv, versions, write_folder
+
+    case = load_case(args.case)
+    out = _out_folder(args, case.name, "steun")
+    if out is None:
+        return 2
+    start = time.perf_counter()
+    results = projectsteun(case, with_curve=not args.no_curve)
+    steun = pd_concat([r.steun for r in results])
+    curve = pd_concat([r.curve.assign(region=" + ".join(r.regions)) for r in results if len(r.curve)])
+    for r in results:
+        name = " + ".join(r.regions)
+        if r.steun.empty:
+            print(f"{name}: no projectsteun needed: the whole opgave can be filled with every limit met")
+            continue
+        per_year = r.steun.groupby("year")["steun_eur"].sum()
+        print(f"{name}: projectsteun needed EUR {r.total_discounted_eur / 1e6:,.1f} mln (discounted to "
+              f"{case.scenario.base_year}), EUR {r.steun['steun_eur'].sum() / 1e6:,.1f} mln nominal, from "
+              f"{per_year.index.min()}; per corporation (EUR mln, nominal):")
+        for cid, eur in r.steun.groupby("corporation_id")["steun_eur"].sum().items():
+            print(f"  {cid} {case.corporations.at[cid, 'name']}: {eur / 1e6:,.1f}")
+        if len(r.curve):
+            print("  money (EUR mln, discounted) -> unfilled homes: " + ", ".join(
+                f"{b / 1e6:,.1f} -> {_fmt_int(u)}" for b, u in zip(r.curve["budget_discounted_eur"],
+                                                                   r.curve["unfilled_homes"])))
+    summary = {"case": case.name, "seconds": round(time.perf_counter() - start, 3),
+               "regions": [{"regions": list(r.regions), "steun_discounted_eur": round(r.total_discounted_eur, 2),
+                            "steun_nominal_eur": float(r.steun["steun_eur"].sum()),
+                            "stages": [s.as_dict() for s in r.stages]} for r in results],
+               "units": {"steun_eur": "EUR nominal, paid in that year", "discounted_eur": f"EUR of {case.scenario.base_year}"},
+               "versions": versions(), "scenario": case.scenario.raw}
+    files = {"steun.csv": lambda path: _csv(steun, path), "steun_curve.csv": lambda path: _csv(curve, path),
+             "summary.json": lambda path: path.write_text(json.dumps(summary, indent=2, default=float) + "\n")}
+    write_folder(out, files, args.force, on_done=lambda: _written.append(out))
+    print(f"\nWritten to {out}/ (steun.csv, steun_curve.csv, summary.json); total {summary['seconds']:.2f} s")
+    return 0
+
+
+def pd_concat(frames):
+    import pandas as pd
+
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def cmd_report(args) -> int:
     from dpm.report import REPORT_FILES, Results, report_writers
     from dpm.results import write_into
@@ -198,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     room.add_argument("--out", help="folder to write (default results/<case>-room-<timestamp>/)")
     room.add_argument("--force", action="store_true", help="replace an existing --out folder")
     room.set_defaults(func=cmd_room)
+    steun = sub.add_parser("steun", help="projectsteun: the least money that fills the whole opgave")
+    steun.add_argument("case", help="case folder or .xlsx workbook")
+    steun.add_argument("--out", help="folder to write (default results/<case>-steun-<timestamp>/)")
+    steun.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    steun.add_argument("--no-curve", action="store_true", help="skip the curve of money against unfilled homes")
+    steun.set_defaults(func=cmd_steun)
     report = sub.add_parser("report", help="write report.xlsx and report.html into a results folder")
     report.add_argument("results", help="a results folder written by 'dpm run'")
     report.set_defaults(func=cmd_report)

@@ -149,6 +149,11 @@ class RegionModel:
         z = np.zeros((len(proj.ids), proj.layout.slots))
         corp_pos, slot = self._decision_position()
         z[corp_pos, slot] = np.round(self.model.variables["decision"].series(x).to_numpy())
+        if "steun_in" in self.model.variables:  # net money in, EUR
+            net = (self.model.variables["steun_in"].series(x).to_numpy()
+                   - self.model.variables["steun_out"].series(x).to_numpy())
+            H = proj.layout.horizon_years
+            z[:, proj.layout.start("steun_in"):proj.layout.start("steun_in") + H] = net.reshape(-1, H) * MONEY_SCALE
         return z
 
     def complete(self, w: np.ndarray) -> np.ndarray:
@@ -167,6 +172,9 @@ class RegionModel:
         w[np.isin(moves["pair"].to_numpy(), too_small)] = 0.0
         per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
         x = np.zeros(lm.n_cols)
+        for name in ("steun_in", "steun_out"):  # money at its lower bound (input steun.csv, or 0)
+            if name in lm.variables:
+                x[lm.variables[name].ids] = lm.col_lower[lm.variables[name].ids]
         done = np.bincount(moves["task"], weights=w, minlength=len(self.tasks))
         x[lm.variables["unfilled"].ids] = self.tasks["homes"].to_numpy(float) - done
         if self.aggregate:  # executors' totals from the split; no split or relation variables
@@ -191,12 +199,20 @@ class RegionModel:
         return x
 
     def lift(self, other: "RegionModel", x_other: np.ndarray) -> np.ndarray:
-        """A point of this model with the decisions, unfilled homes and gaps of ``other``'s
-        solution (matched by index); the task split and relations are left at 0."""
+        """A point of this model with the decisions, unfilled homes, gaps and money of
+        ``other``'s solution (matched by index; columns ``other`` lacks stay 0, money at its
+        lower bound); the task split and relations are left at 0."""
         x = np.zeros(self.model.n_cols)
-        for name in ("decision", "unfilled", "continuity_gap"):
-            mine, theirs = self.model.variables[name], other.model.variables[name]
-            x[mine.ids] = theirs.series(x_other).reindex(mine.index).to_numpy()
+        lower = self.model.col_lower
+        for name in ("decision", "unfilled", "continuity_gap", "steun_in", "steun_out"):
+            if name not in self.model.variables:
+                continue
+            mine = self.model.variables[name]
+            x[mine.ids] = lower[mine.ids] if name.startswith("steun") else 0.0
+            if name in other.model.variables:  # missing entries (another region's columns) stay as they are
+                theirs = other.model.variables[name].series(x_other).reindex(mine.index).to_numpy()
+                known = ~np.isnan(theirs)
+                x[mine.ids[known]] = theirs[known]
         return x
 
     def start(self) -> np.ndarray:
@@ -204,30 +220,57 @@ class RegionModel:
         return self.complete(np.zeros(len(self.moves)))
 
 
-def _add_ratio_rows(lm: LinearModel, proj: Projection, z, gap) -> None:
+def _add_steun(lm: LinearModel, case: Case, corps: pd.DataFrame, free: bool):
+    """``steun_in`` and ``steun_out`` (EUR mln per corporation and year), or None when the
+    model has no money flows: free (>= 0) for the steun and national stages, else fixed at
+    the case's input steun.csv (none: no columns)."""
+    given = case.steun_matrix(corps.index) / MONEY_SCALE  # (C, H), zeros without steun.csv
+    if not free and not given.any():
+        return None
+    index = pd.MultiIndex.from_product([corps.index, case.scenario.years], names=["corporation_id", "year"])
+    steun_in = lm.add_variables("steun_in", index, lower=given.ravel(), upper=INF if free else given.ravel())
+    steun_out = lm.add_variables("steun_out", index, upper=INF if free else 0.0)
+    return steun_in, steun_out
+
+
+def _add_ratio_rows(lm: LinearModel, proj: Projection, z, gap, money=None) -> None:
     """Ratio limits: headroom(c, t) + gap(c, t, limit) >= 0 in every year 1..H (MODEL.md 4):
-    ``icr_floor``, ``ltv_cap``, ``solvency_floor``, ``guarantee_cap``."""
+    ``icr_floor``, ``ltv_cap``, ``solvency_floor``, ``guarantee_cap``. Money paid in (or out)
+    in a year moves every later year's headroom by the projection's steun coefficients."""
     C, H = len(proj.ids), proj.layout.horizon_years
     n_dec = len(z) // C
     year_index = pd.MultiIndex.from_product([proj.ids, proj.years], names=["corporation_id", "year"])
     row = np.repeat(np.arange(C * H), n_dec)
     col = np.repeat(z.ids.reshape(C, 1, n_dec), H, axis=1).reshape(-1)
+    steun_slots = proj.layout.start("steun_in") + np.arange(H)
     for k, limit in enumerate(LIMITS):
         affine = proj.headroom[limit] / MONEY_SCALE
         coef = affine[:, :, 1:1 + n_dec].reshape(-1)
         gap_ids = gap.ids.reshape(C, H, len(LIMITS))[:, :, k].reshape(-1)
-        lm.add_constraints(LIMIT_ROWS[limit], year_index,
-                           [(row, col, coef), (np.arange(C * H), gap_ids, 1.0)],
-                           lower=-affine[:, :, 0].reshape(-1))
+        terms = [(row, col, coef), (np.arange(C * H), gap_ids, 1.0)]
+        if money is not None:  # per EUR mln paid in year tau, the headroom of year t moves by the EUR slope
+            per_eur = proj.headroom[limit][:, :, 1 + steun_slots]  # (C, H, H): year t, payment year tau
+            rows_m = np.repeat(np.arange(C * H), H)
+            for block, sign in zip(money, (1.0, -1.0)):
+                cols_m = np.repeat(block.ids.reshape(C, 1, H), H, axis=1).reshape(-1)
+                terms.append((rows_m, cols_m, sign * per_eur.reshape(-1)))
+        lm.add_constraints(LIMIT_ROWS[limit], year_index, terms, lower=-affine[:, :, 0].reshape(-1))
 
 
-def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = False) -> RegionModel:
+def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = False,
+                       steun: bool = False) -> RegionModel:
     """Build the MIP of the regions ``regions`` (one component) of ``case``.
 
-    ``aggregate``: the model of stages 1 and 2 for a single region, where any corporation may
-    execute any task: no task split and no relations, only each executor's homes per type and
-    year (integer) and ``executor_balance`` rows per type and year. Its optimum is the full
-    model's (up to ``min_transfer``/``max_partners``, which only the full model knows).
+    ``aggregate``: the model of stages 1 and 2, where any corporation may execute any task of
+    its own region: no task split and no relations, only each executor's homes per type and
+    year (integer) and ``executor_balance`` rows per region, type and year. Its optimum is the
+    full model's (up to ``min_transfer``/``max_partners``, which only the full model knows).
+    Valid for regions not linked by a werkgebied (one region, or the national stage of
+    single-region components).
+
+    ``steun`` (MODEL.md 6): money into (``steun_in``) and out of (``steun_out``) each
+    corporation's cash flow per year, in EUR mln, both >= 0 and unbounded; the caller fixes
+    what it does not use. Without it, a case's input ``steun.csv`` is a fixed ``steun_in``.
 
     Integer are the homes of each task per executor (``execute``), the unfilled homes and the
     transfer relations; a corporation's decisions (``decision``) are sums of those. (Making
@@ -285,17 +328,19 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
                          integer=np.tile(is_build, C) if aggregate else False)
     gap = lm.add_variables("continuity_gap", pd.MultiIndex.from_product(
         [corps.index, sc.years, LIMITS], names=["corporation_id", "year", "limit"]))
+    money = _add_steun(lm, case, corps, steun)
 
     if aggregate:
         # executor_balance: per type and year, homes executed + unfilled = opgave of the region
-        kt = tasks[tradeable].groupby(["type", "t"])["homes"].sum()
-        slot_kt = pd.MultiIndex.from_arrays([np.repeat([k for k in TRADEABLE], layout.policy_years),
-                                             np.tile(np.arange(1, layout.policy_years + 1), len(TRADEABLE))])
-        z_slot = np.tile(np.arange(n_dec), C)
+        kt = tasks[tradeable].groupby(["region", "type", "t"])["homes"].sum()
+        slot_kind = np.repeat([k for k in TRADEABLE], layout.policy_years)
+        slot_t = np.tile(np.arange(1, layout.policy_years + 1), len(TRADEABLE))
         build_cols = np.flatnonzero(np.tile(is_build, C))
-        row_of_slot = kt.index.get_indexer(slot_kt)  # slot -> row (or -1 when no opgave)
-        rows_z = row_of_slot[z_slot[build_cols]]
-        row_u = kt.index.get_indexer(pd.MultiIndex.from_arrays([tasks["type"][tradeable], tasks["t"][tradeable]]))
+        z_corp, z_slot = np.divmod(build_cols, n_dec)
+        rows_z = kt.index.get_indexer(pd.MultiIndex.from_arrays(  # slot -> row (or -1 when no opgave)
+            [corps["region"].to_numpy()[z_corp], slot_kind[z_slot], slot_t[z_slot]]))
+        row_u = kt.index.get_indexer(pd.MultiIndex.from_arrays(
+            [tasks["region"][tradeable], tasks["type"][tradeable], tasks["t"][tradeable]]))
         keep = rows_z >= 0
         lm.add_constraints("executor_balance", kt.index,
                            [(rows_z[keep], z.ids[build_cols[keep]], 1.0), (row_u, u.ids[tradeable], 1.0)],
@@ -309,7 +354,7 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
             (np.arange(len(own_rows)), z.ids[own_rows], 1.0),
             (row_pos[own_slot], u.ids[own["task"].to_numpy()], 1.0),
         ], lower=rhs[own_rows], upper=rhs[own_rows])
-        _add_ratio_rows(lm, proj, z, gap)
+        _add_ratio_rows(lm, proj, z, gap, money)
         return RegionModel(regions=regions, case=case, projection=proj, model=lm, tasks=tasks,
                            moves=moves, pairs=pairs, aggregate=True)
 
@@ -346,6 +391,6 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
         lm.add_constraints("max_partners", origins,
                            [(origins.get_indexer(pairs["origin"]), y.ids, 1.0)], upper=float(max_partners))
 
-    _add_ratio_rows(lm, proj, z, gap)
+    _add_ratio_rows(lm, proj, z, gap, money)
     return RegionModel(regions=regions, case=case, projection=proj, model=lm, tasks=tasks,
                        moves=moves, pairs=pairs)

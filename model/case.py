@@ -65,6 +65,13 @@ OPGAVE_COLUMNS = {
 }
 
 
+STEUN_COLUMNS = {
+    "corporation_id": Column("text", True),
+    "year": Column("whole", True, lower=1990, upper=2100),
+    "steun_eur": Column("number", True, doc="money paid into the corporation's cash flow that year, EUR"),
+}
+
+
 def _suggest(name: str, options) -> str:
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -145,6 +152,16 @@ class Case:
     corporations: pd.DataFrame  # index corporation_id, every CORPORATION_COLUMNS field filled
     opgave: pd.DataFrame  # columns corporation_id, region, type, year, homes (homes > 0, no duplicates)
     werkgebied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # corporation -> extra regions
+    steun: pd.DataFrame | None = None  # optional steun.csv: corporation_id, year, steun_eur (money in, EUR)
+
+    def steun_matrix(self, ids) -> np.ndarray:
+        """Input steun (EUR) per corporation in ``ids`` and projection year: (C, H), zeros without steun.csv."""
+        years = self.scenario.years
+        out = np.zeros((len(ids), len(years)))
+        if self.steun is not None and len(self.steun):
+            table = self.steun.pivot_table(index="corporation_id", columns="year", values="steun_eur", aggfunc="sum")
+            out = table.reindex(index=list(ids), columns=years).fillna(0.0).to_numpy(float)
+        return out
 
     @property
     def regions(self) -> list[str]:
@@ -253,5 +270,22 @@ def load_case(path: str | Path, overrides: dict | None = None) -> Case:
                       _split_region_rows(opg[is_region], corp.reset_index(drop=True))], ignore_index=True)
     rows = rows[rows["homes"] > 0].astype({"year": int, "homes": int})
     rows = rows.groupby(["region", "corporation_id", "type", "year"], as_index=False)["homes"].sum()
+    steun = _read_steun(path, corp, scenario) if path.is_dir() and (path / "steun.csv").exists() else None
     return Case(name=name, path=path, scenario=scenario,
-                corporations=corp.drop(columns="line"), opgave=rows, werkgebied=werkgebied)
+                corporations=corp.drop(columns="line"), opgave=rows, werkgebied=werkgebied, steun=steun)
+
+
+def _read_steun(folder: Path, corp: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Optional steun.csv (e.g. granted projectsteun, or the output of ``dpm steun``): money
+    into a corporation's cash flow in a projection year."""
+    raw = read_csv_table(folder / "steun.csv")
+    steun = _read_table(raw, {**STEUN_COLUMNS, **{c: Column("text") for c in raw.text.columns
+                                                   if c not in STEUN_COLUMNS}})
+    first, last = int(scenario.years[0]), int(scenario.years[-1])
+    for row in steun.itertuples(index=False):
+        if row.corporation_id not in corp.index:
+            raise raw.error(f"unknown corporation_id {row.corporation_id!r}{_suggest(row.corporation_id, corp.index)}",
+                            row.line, "corporation_id")
+        if not first <= row.year <= last:
+            raise raw.error(f"year {int(row.year)} is outside the projection {first}-{last}", row.line, "year")
+    return steun[["corporation_id", "year", "steun_eur"]].astype({"year": int})

@@ -76,19 +76,20 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
 def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndarray,
                         tolerance: float = 1e-7, homes_gap: float = 0.0,
                         on_stage: Callable[[str], None] | None = None) -> LexicographicResult:
-    """Solve ``stages`` in order on ``solver``; ``start`` is a feasible point for the first.
+    """Solve ``stages`` in order on ``solver``; ``start`` is a feasible point for the first
+    (None: HiGHS finds one).
 
     A stage valued in whole homes (``in_homes``) stops once its incumbent is proven within
     ``homes_gap`` homes of the optimum (or within the relative MIP gap); 0 asks for the exact
     optimum. The bound reached is reported either way. ``on_stage(name)`` is called as each
     stage starts (progress display)."""
     result = LexicographicResult()
-    x = np.asarray(start, float)
+    x = None if start is None else np.asarray(start, float)
     for stage in stages:
         if on_stage is not None:
             on_stage(stage.name)
         cost = stage.cost
-        if stage.prepare is not None:
+        if stage.prepare is not None and x is not None:
             extra_cost, extra_start = stage.prepare(solver, x)
             cost = np.concatenate([cost, extra_cost])
             x = np.concatenate([x, extra_start])
@@ -97,7 +98,8 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         else:
             abs_gap = None
         solver.set_objective(cost, abs_gap=abs_gap)
-        solver.set_start(x)
+        if x is not None:
+            solver.set_start(x)
         out: SolveResult = solver.solve()
         if not out.has_solution:
             advice = ADVICE.get(out.status, "")
