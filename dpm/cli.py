@@ -180,6 +180,75 @@ def cmd_steun(args) -> int:
     return 0
 
 
+def _progress_bar(what: str):
+    """A progress bar on a terminal ([#####-----] 12/35 regions); nothing on a pipe."""
+    if not sys.stderr.isatty():
+        return None
+    start = time.perf_counter()
+
+    def show(done: int, total: int, regions) -> None:
+        filled = int(30 * done / max(total, 1))
+        sys.stderr.write(f"\r\033[K[{'#' * filled}{'-' * (30 - filled)}] {done}/{total} {what} "
+                         f"({time.perf_counter() - start:.0f} s)")
+        sys.stderr.flush()
+    return show
+
+
+def cmd_national(args) -> int:
+    from dpm.model.case import load_case
+    from dpm.national import run_national
+    from dpm.results import _csv, versions, write_folder
+
+    case = load_case(args.case)
+    out = _out_folder(args, case.name, "national")
+    if out is None:
+        return 2
+    result = run_national(case, engine=args.engine, address=args.address, workers=args.workers,
+                          solidarity=not args.no_solidarity, progress=_progress_bar("regions"))
+    _clear_progress()
+    summary_table = result.region_summary()
+    short = result.shortfall.groupby(["region", "type", "year"], as_index=False)[["homes", "value_eur"]].sum()
+    before = pd_concat([o.shortfall for o in result.regional])
+    years = case.scenario.policy_calendar_years
+    print(f"National shortfall {years[0]}-{years[-1]} ({len(summary_table)} regions, "
+          f"{len(case.corporations)} corporations), homes and EUR mln (nominal):")
+    print(f"{'type':<18}{'regional alone':>16}{'with solidarity':>17}{'EUR mln':>10}")
+    for k in [*sorted(set(case.opgave["type"]))]:
+        b = int(before.loc[before["type"] == k, "homes"].sum()) if len(before) else 0
+        n = short[short["type"] == k]
+        print(f"{k:<18}{_fmt_int(b):>16}{_fmt_int(int(n['homes'].sum())):>17}{n['value_eur'].sum() / 1e6:>10,.1f}")
+    total_before = int(before["homes"].sum()) if len(before) else 0
+    print(f"{'total':<18}{_fmt_int(total_before):>16}{_fmt_int(int(short['homes'].sum())):>17}"
+          f"{short['value_eur'].sum() / 1e6:>10,.1f}")
+    print(f"Solidarity pool: EUR {result.flows['steun_out_eur'].sum() / 1e6:,.1f} mln paid in by "
+          f"{(summary_table['steun_out_eur'] > 0).sum()} donor regions, EUR {result.flows['steun_in_eur'].sum() / 1e6:,.1f}"
+          f" mln paid out to {(summary_table['steun_in_eur'] > 0).sum()} regions"
+          + ("" if result.solidarity else " (solidarity off)"))
+    print(f"Lower bound on the national shortfall (LP): {result.bound_homes:,.0f} homes; "
+          f"seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    summary = {"case": case.name, "solidarity": result.solidarity, "engine": args.engine,
+               "national_shortfall_homes": int(short["homes"].sum()),
+               "national_shortfall_eur": round(float(short["value_eur"].sum()), 2),
+               "regional_shortfall_homes": total_before, "lower_bound_homes": result.bound_homes,
+               "pool_in_eur": round(float(result.flows["steun_out_eur"].sum()), 2),
+               "pool_out_eur": round(float(result.flows["steun_in_eur"].sum()), 2),
+               "national_stages": [s.as_dict() for s in result.stages],
+               "regions": [{"regions": list(o.regions), "stages": [s.as_dict() for s in o.stages],
+                            "after_solidarity": [s.as_dict() for s in f.stages] if f is not o else None}
+                           for o, f in zip(result.regional, result.final)],
+               "seconds": result.seconds,
+               "units": {"*_homes": "homes over the policy period", "*_eur": "EUR, nominal"},
+               "versions": versions(), "scenario": case.scenario.raw}
+    tables = {"region_summary.csv": summary_table, "national_shortfall.csv": short,
+              "regional_shortfall.csv": before, "solidarity.csv": result.flows,
+              "execution.csv": pd_concat([f.execution for f in result.final]), "projection.csv": result.projection}
+    files = {name: (lambda path, df=df: _csv(df, path)) for name, df in tables.items()}
+    files["summary.json"] = lambda path: path.write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    write_folder(out, files, args.force, on_done=lambda: _written.append(out))
+    print(f"\nWritten to {out}/ ({', '.join(files)})")
+    return 0
+
+
 def pd_concat(frames):
     import pandas as pd
 
@@ -253,6 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     steun.add_argument("--force", action="store_true", help="replace an existing --out folder")
     steun.add_argument("--no-curve", action="store_true", help="skip the curve of money against unfilled homes")
     steun.set_defaults(func=cmd_steun)
+    nat = sub.add_parser("national", help="all regions in parallel, then national solidarity")
+    nat.add_argument("case", help="case folder or .xlsx workbook with all regions")
+    nat.add_argument("--engine", choices=["local", "dask"], default="local",
+                     help="local: a process pool; dask: a Dask cluster (local unless --address)")
+    nat.add_argument("--address", help="address of a running Dask scheduler (with --engine dask)")
+    nat.add_argument("--workers", type=int, help="worker processes (default: the machine's cores)")
+    nat.add_argument("--no-solidarity", action="store_true", help="no national pool: the regions one by one")
+    nat.add_argument("--out", help="folder to write (default results/<case>-national-<timestamp>/)")
+    nat.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    nat.set_defaults(func=cmd_national)
     report = sub.add_parser("report", help="write report.xlsx and report.html into a results folder")
     report.add_argument("results", help="a results folder written by 'dpm run'")
     report.set_defaults(func=cmd_report)

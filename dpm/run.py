@@ -119,18 +119,25 @@ def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFra
     allocation = allocation[allocation["homes"] > 0]
     allocation.insert(0, "region", allocation["origin"].map(region_of))
 
-    shortfall = rm.tasks[["origin", "type", "year"]].assign(homes=u)
-    shortfall = shortfall[shortfall["homes"] > 0].copy()
-    shortfall.insert(0, "region", shortfall["origin"].map(region_of))
-    unit = {k: sc["types"][k]["investment_per_home_eur"] for k in TRADEABLE}
-    unit["verduurzaming"] = sc["costs"]["verduurzaming_per_home_eur"]
-    g_B = pd.Series(sc.index("construction_inflation"), index=sc.years)
-    shortfall["value_eur"] = (shortfall["homes"] * shortfall["type"].map(unit) * shortfall["year"].map(g_B)).round(2)
-
+    shortfall = shortfall_table(rm, u)
     transfers = int(np.round(lm.variables["transfer"].series(x).to_numpy()).sum())
     order = ["region", "origin", "type", "year"]
     return (projection, allocation.sort_values(order + ["executor"]).reset_index(drop=True),
             shortfall.sort_values(order).reset_index(drop=True), transfers)
+
+
+def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
+    """shortfall.csv rows of whole unfilled homes ``u`` per task: homes and their value in EUR
+    (the investment they would have needed, at that year's construction-cost index)."""
+    sc = rm.case.scenario
+    shortfall = rm.tasks[["origin", "type", "year"]].assign(homes=u)
+    shortfall = shortfall[shortfall["homes"] > 0].copy()
+    shortfall.insert(0, "region", shortfall["origin"].map(rm.case.corporations["region"]))
+    unit = {k: sc["types"][k]["investment_per_home_eur"] for k in TRADEABLE}
+    unit["verduurzaming"] = sc["costs"]["verduurzaming_per_home_eur"]
+    g_B = pd.Series(sc.index("construction_inflation"), index=sc.years)
+    shortfall["value_eur"] = (shortfall["homes"] * shortfall["type"].map(unit) * shortfall["year"].map(g_B)).round(2)
+    return shortfall.sort_values(["region", "origin", "type", "year"]).reset_index(drop=True)
 
 
 def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,

@@ -193,24 +193,40 @@ class RegionModel:
         A = lm.matrix().tocsr()[link.ids]
         x[z_ids] = 0.0
         x[z_ids] = lm.row_lower[link.ids] - A @ x
+        return self.with_gaps(x)
+
+    def with_gaps(self, x: np.ndarray) -> np.ndarray:
+        """``x`` with its continuity gaps set to what its decisions and money leave."""
+        proj = self.projection
         zmat = self.decisions(x)
         gap = np.stack([np.maximum(0.0, -proj.value(proj.headroom[l], zmat)) for l in LIMITS], axis=-1)
-        x[lm.variables["continuity_gap"].ids] = gap.ravel() / MONEY_SCALE
+        x = x.copy()
+        x[self.model.variables["continuity_gap"].ids] = gap.ravel() / MONEY_SCALE
         return x
 
     def lift(self, other: "RegionModel", x_other: np.ndarray) -> np.ndarray:
         """A point of this model with the decisions, unfilled homes, gaps and money of
-        ``other``'s solution (matched by index; columns ``other`` lacks stay 0, money at its
-        lower bound); the task split and relations are left at 0."""
+        ``other``'s solution (matched by index); the task split and relations are left at 0."""
+        return self.point(other.values(x_other))
+
+    LIFTED = ("decision", "unfilled", "continuity_gap", "steun_in", "steun_out")
+
+    def values(self, x: np.ndarray) -> dict[str, pd.Series]:
+        """The blocks a solution is carried over by (see :meth:`point`), as indexed series."""
+        return {name: self.model.variables[name].series(x) for name in self.LIFTED if name in self.model.variables}
+
+    def point(self, values: dict[str, pd.Series]) -> np.ndarray:
+        """A point of this model from blocks of solutions (possibly of several models, e.g. one
+        per region), matched by index: what none gives stays 0, money at its lower bound."""
         x = np.zeros(self.model.n_cols)
         lower = self.model.col_lower
-        for name in ("decision", "unfilled", "continuity_gap", "steun_in", "steun_out"):
+        for name in self.LIFTED:
             if name not in self.model.variables:
                 continue
             mine = self.model.variables[name]
             x[mine.ids] = lower[mine.ids] if name.startswith("steun") else 0.0
-            if name in other.model.variables:  # missing entries (another region's columns) stay as they are
-                theirs = other.model.variables[name].series(x_other).reindex(mine.index).to_numpy()
+            if name in values:
+                theirs = values[name].reindex(mine.index).to_numpy()
                 known = ~np.isnan(theirs)
                 x[mine.ids[known]] = theirs[known]
         return x

@@ -21,8 +21,8 @@ N_REGIONS = 35
 TOTAL_HOMES = 2_300_000
 YEARS = range(2026, 2036)
 # National opgave per year (homes), spread over regions by stock and a regional tightness factor
-NIEUWBOUW_PER_YEAR = 25_000   # NPA: ~250,000 new social rental homes to 2030 (~25-30k a year)
-VERDUURZAMING_PER_YEAR = 80_000  # NPA: 675,000 insulated + 450,000 aardgasvrij, overlapping, to 2030
+NIEUWBOUW_PER_YEAR = 31_000   # NPA: ~250,000 new social rental homes 2022-2030 (~31,000 a year)
+VERDUURZAMING_PER_YEAR = 100_000  # NPA: 675,000 insulated + 450,000 aardgasvrij (overlapping) to 2030
 FLEX_PER_YEAR = 3_000          # 2026-2029
 SLOOP_SHARE_PER_YEAR = 0.0025  # sloop-nieuwbouw beyond instandhouding, share of stock
 
@@ -43,7 +43,9 @@ def generate(folder: Path) -> None:
     homes = np.clip(np.round(raw / raw.sum() * TOTAL_HOMES / 10) * 10, 300, 60_000).astype(int)
     n = N_CORPORATIONS
     bw_home = rng.uniform(95_000, 135_000, n)
-    ltv0 = rng.uniform(0.40, 0.75, n)
+    ltv0 = rng.uniform(0.55, 0.80, n)
+    guaranteed = rng.uniform(0.88, 0.97, n)
+    ltv0 = np.minimum(ltv0, 3.0e9 / (homes * bw_home * guaranteed))  # start below the EUR 3.5 bn WSW cap
     corps = pd.DataFrame({
         "corporation_id": [f"N{i + 1:03d}" for i in range(n)],
         "name": [f"Corporatie {i + 1:03d} (synthetisch)" for i in range(n)],
@@ -54,13 +56,13 @@ def generate(folder: Path) -> None:
         "debt_eur": np.round(homes * bw_home * ltv0, -3),
         "interest_rate": np.round(rng.uniform(0.024, 0.033, n), 4),
         "beleidswaarde_eur": np.round(homes * bw_home, -3),
-        "guaranteed_share": np.round(rng.uniform(0.88, 0.97, n), 3),
+        "guaranteed_share": np.round(guaranteed, 3),
         "efg_homes": (homes * rng.uniform(0.0, 0.02, n)).astype(int),
         "sales_per_year": (homes * rng.uniform(0.0, 0.002, n)).astype(int),
         "sale_price_eur": np.round(rng.uniform(220_000, 320_000, n), -3),
     })
     stock = corps.groupby("region", sort=False)["homes"].sum().reindex(regions)
-    tight = rng.lognormal(0.0, 0.35, N_REGIONS)  # some regions have more opgave than others
+    tight = rng.lognormal(0.0, 0.45, N_REGIONS)  # some regions have more opgave than others
     share_nb = stock * tight / (stock * tight).sum()
     share = stock / stock.sum()
     rows = []
