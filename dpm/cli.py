@@ -249,6 +249,95 @@ def cmd_national(args) -> int:
     return 0
 
 
+def _sweep_key(name: str, defaults: dict) -> tuple[str, ...]:
+    """A scenario key as dotted path: 'economy.discount_rate', or a bare name that is unique
+    among the defaults ('discount_rate')."""
+    from dpm.model.errors import CaseError
+
+    if "." in name:
+        return tuple(name.split("."))
+    found = [(section, name) for section, values in defaults.items()
+             if isinstance(values, dict) and name in values]
+    if len(found) != 1:
+        raise CaseError("--vary", f"{'no' if not found else 'more than one'} scenario key named {name!r}; "
+                        "give it as section.key (e.g. economy.discount_rate)", field=name)
+    return found[0]
+
+
+def _sweep_value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def cmd_sweep(args) -> int:
+    import itertools
+    import tomllib
+
+    from dpm.model.case import load_case
+    from dpm.model.errors import CaseError
+    from dpm.model.scenario import defaults_file
+    from dpm.national import map_regions
+    from dpm.model.allocation import components
+    from dpm.results import _csv, write_folder
+
+    defaults = tomllib.loads(defaults_file().read_text(encoding="utf-8"))
+    axes = []
+    for item in args.vary:
+        name, _, values = item.partition("=")
+        if not values:
+            raise CaseError("--vary", f"expected KEY=V1,V2,..., got {item!r}")
+        axes.append((name, _sweep_key(name, defaults), [_sweep_value(v) for v in values.split(",")]))
+    base = load_case(args.case)
+    out = _out_folder(args, base.name, "sweep")
+    if out is None:
+        return 2
+    combos = list(itertools.product(*[values for _, _, values in axes]))
+    cases = []
+    for combo in combos:
+        overrides: dict = {}
+        for (_, path, _), value in zip(axes, combo):
+            node = overrides
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        cases.append(load_case(args.case, overrides))
+    jobs = [(case, regions) for case in cases for regions in components(case)]
+    outcomes = iter(map_regions(jobs, args.engine, args.address, args.workers, _progress_bar("solves")))
+    _clear_progress()
+    rows = []
+    for combo, case in zip(combos, cases):
+        for regions in components(case):
+            o = next(outcomes)
+            row = {name: value for (name, _, _), value in zip(axes, combo)}
+            row.update({"region": " + ".join(regions), "unfilled_homes": o.unfilled})
+            row.update({f"unfilled_{k}_homes": int(o.shortfall.loc[o.shortfall["type"] == k, "homes"].sum())
+                        for k in sorted(set(base.opgave["type"]))})
+            row.update({"unfilled_value_eur": float(o.shortfall["value_eur"].sum()),
+                        "continuity_gap_eur": o.continuity_gap_eur,
+                        "status": ", ".join(sorted({s.status for s in o.stages})), "seconds": round(o.seconds, 3)})
+            rows.append(row)
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    names = [name for name, _, _ in axes]
+    totals = table.groupby(names, sort=False)[["unfilled_homes", "unfilled_value_eur", "continuity_gap_eur"]].sum()
+    print(f"Sweep of {len(combos)} scenarios x {len(components(base))} region(s): unfilled homes "
+          f"{base.scenario.policy_calendar_years[0]}-{base.scenario.policy_calendar_years[-1]}, "
+          "their value and the continuity gap (EUR mln):")
+    for key, r in totals.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        label = ", ".join(f"{n}={v}" for n, v in zip(names, key))
+        print(f"  {label}: {_fmt_int(int(r['unfilled_homes']))} homes, EUR {r['unfilled_value_eur'] / 1e6:,.1f} mln; "
+              f"continuity gap EUR {r['continuity_gap_eur'] / 1e6:,.1f} mln")
+    write_folder(out, {"sweep.csv": lambda path: _csv(table, path)}, args.force, on_done=lambda: _written.append(out))
+    print(f"\nWritten to {out}/sweep.csv")
+    return 0
+
+
 def pd_concat(frames):
     import pandas as pd
 
@@ -332,6 +421,16 @@ def main(argv: list[str] | None = None) -> int:
     nat.add_argument("--out", help="folder to write (default results/<case>-national-<timestamp>/)")
     nat.add_argument("--force", action="store_true", help="replace an existing --out folder")
     nat.set_defaults(func=cmd_national)
+    sweep = sub.add_parser("sweep", help="every combination of scenario values, one table (stages 1-2)")
+    sweep.add_argument("case", help="case folder or .xlsx workbook")
+    sweep.add_argument("--vary", action="append", required=True, metavar="KEY=V1,V2",
+                       help="a scenario key (section.key, or a unique key name) and its values; repeatable")
+    sweep.add_argument("--engine", choices=["local", "dask"], default="local")
+    sweep.add_argument("--address", help="address of a running Dask scheduler (with --engine dask)")
+    sweep.add_argument("--workers", type=int, help="worker processes (default: the machine's cores)")
+    sweep.add_argument("--out", help="folder to write (default results/<case>-sweep-<timestamp>/)")
+    sweep.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    sweep.set_defaults(func=cmd_sweep)
     report = sub.add_parser("report", help="write report.xlsx and report.html into a results folder")
     report.add_argument("results", help="a results folder written by 'dpm run'")
     report.set_defaults(func=cmd_report)

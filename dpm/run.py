@@ -136,7 +136,8 @@ def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
     unit = {k: sc["types"][k]["investment_per_home_eur"] for k in TRADEABLE}
     unit["verduurzaming"] = sc["costs"]["verduurzaming_per_home_eur"]
     g_B = pd.Series(sc.index("construction_inflation"), index=sc.years)
-    shortfall["value_eur"] = (shortfall["homes"] * shortfall["type"].map(unit) * shortfall["year"].map(g_B)).round(2)
+    value = shortfall["homes"] * shortfall["type"].map(unit) * shortfall["year"].map(g_B)
+    shortfall["value_eur"] = value.astype(float).round(2)
     return shortfall.sort_values(["region", "origin", "type", "year"]).reset_index(drop=True)
 
 

@@ -1,0 +1,118 @@
+"""The national run on a small national case (five regions of the synthetic national case):
+donors keep their opgave, the pool balances, solidarity off equals the regions one by one,
+and Dask gives what the local engine gives."""
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from dpm.cli import main
+from dpm.model.case import load_case
+from dpm.national import run_national, solve_regional
+from dpm.scenarios import path as package_path
+
+NEDERLAND = package_path("nederland")
+REGIONS = ["Regio 04 (synthetisch)", "Regio 09 (synthetisch)", "Regio 12 (synthetisch)",
+           "Regio 22 (synthetisch)", "Regio 30 (synthetisch)"]
+
+
+def _subset(folder, regions):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("corporations.csv", "opgave.csv"):
+        table = pd.read_csv(NEDERLAND / name, dtype=str, keep_default_na=False)
+        table[table["region"].isin(regions)].to_csv(folder / name, index=False)
+    shutil.copy(NEDERLAND / "scenario.toml", folder / "scenario.toml")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    folder = _subset(tmp_path_factory.mktemp("nl") / "small", REGIONS)
+    case = load_case(folder)
+    return folder, case, run_national(case, workers=2)
+
+
+def test_the_small_case_has_donors_and_recipients(small):
+    _, _, result = small
+    roles = result.region_summary()["role"]
+    assert {"donor", "recipient"} <= set(roles)
+    assert result.flows["steun_out_eur"].sum() > 0
+
+
+def test_a_donor_region_keeps_its_whole_opgave_and_every_limit(small):
+    _, _, result = small
+    summary = result.region_summary()
+    donors = summary[summary["role"] == "donor"]
+    assert (donors["unfilled_national_homes"] == 0).all()
+    assert (donors["continuity_gap_national_eur"] == 0).all()
+    paying = result.flows.loc[result.flows["steun_out_eur"] > 0, "corporation_id"].unique()
+    proj = result.projection[result.projection["corporation_id"].isin(paying)]
+    assert len(proj) and (proj["continuity_gap_eur"] == 0).all()
+    assert (proj["steun_in_eur"] <= 0).all(), "a donor's projection carries its payments"
+    only_donors = set(result.flows.loc[result.flows["steun_out_eur"] > 0, "region"])
+    assert only_donors <= set(donors["region"])
+
+
+def test_pool_in_equals_pool_out_and_never_goes_below_zero(small):
+    _, case, result = small
+    f = result.flows.groupby("year")[["steun_out_eur", "steun_in_eur"]].sum().reindex(case.scenario.years,
+                                                                                     fill_value=0.0)
+    balance = (f["steun_out_eur"] - f["steun_in_eur"]).cumsum()
+    assert (balance >= -0.05).all()  # cents of rounding
+    assert abs(f["steun_out_eur"].sum() - f["steun_in_eur"].sum()) < 1.0
+
+
+def test_solidarity_fills_at_least_what_the_regions_alone_fill(small):
+    _, case, result = small
+    summary = result.region_summary()
+    homes_gap = case.scenario["solver"]["homes_gap"]
+    assert summary["unfilled_national_homes"].sum() < summary["unfilled_regional_homes"].sum()
+    assert (summary["unfilled_national_homes"] <= summary["unfilled_regional_homes"] + homes_gap).all()
+    assert result.bound_homes <= summary["unfilled_national_homes"].sum() + 1e-6
+
+
+def test_without_solidarity_national_equals_the_regions_one_by_one(small, tmp_path):
+    folder, case, _ = small
+    off = run_national(case, workers=1, solidarity=False)
+    assert off.flows.empty
+    for region in REGIONS:
+        alone_case = load_case(_subset(tmp_path / region.split()[1], [region]))
+        alone = solve_regional(alone_case, (region,)).shortfall
+        national = off.shortfall[off.shortfall["region"] == region]
+        pd.testing.assert_frame_equal(national.reset_index(drop=True), alone.reset_index(drop=True))
+
+
+def test_dask_gives_what_the_local_engine_gives(small):
+    _, case, local = small
+    dask = run_national(case, engine="dask", workers=2)
+    drop = ["seconds", "status"]
+    pd.testing.assert_frame_equal(local.region_summary().drop(columns=drop), dask.region_summary().drop(columns=drop))
+    pd.testing.assert_frame_equal(local.flows, dask.flows)
+    pd.testing.assert_frame_equal(local.shortfall, dask.shortfall)
+
+
+def test_national_command_writes_its_tables(small, tmp_path, capsys):
+    folder, _, result = small
+    out = tmp_path / "out"
+    assert main(["national", str(folder), "--out", str(out), "--workers", "2"]) == 0
+    assert {p.name for p in out.iterdir()} == {"region_summary.csv", "national_shortfall.csv", "regional_shortfall.csv",
+                                               "solidarity.csv", "execution.csv", "projection.csv", "summary.json"}
+    short = pd.read_csv(out / "national_shortfall.csv")
+    assert list(short.columns) == ["region", "type", "year", "homes", "value_eur"]
+    assert short["homes"].sum() == result.shortfall["homes"].sum()
+    assert "National shortfall" in capsys.readouterr().out
+
+
+def test_sweep_of_the_faq_discount_rate(tmp_path, default_results):
+    from conftest import DEFAULT_CASE
+
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(DEFAULT_CASE), "--vary", "discount_rate=0.06,0.0725", "--out", str(out),
+                 "--workers", "1"]) == 0
+    table = pd.read_csv(out / "sweep.csv")
+    assert list(table["discount_rate"]) == [0.06, 0.0725]
+    # a higher discount rate lowers the beleidswaarde: never fewer unfilled homes
+    assert table["unfilled_homes"].iloc[1] >= table["unfilled_homes"].iloc[0]
+    assert table["unfilled_homes"].iloc[0] == default_results.summary["objectives"]["unfilled_homes"]  # 6 % is the default
