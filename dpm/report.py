@@ -153,15 +153,12 @@ def _plt():
     return plt
 
 
-def MaxNLocator(**kwargs):
-    from matplotlib.ticker import MaxNLocator as locator
-
-    return locator(**kwargs)
-
 
 def ratio_chart(results: Results) -> str:
     """ICR, LTV and solvency of every corporation over the years, against their norms."""
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     p = results.tables["projection"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     spec = [("icr", "icr_min", "ICR (x), norm >= ", 1.0), ("ltv", "ltv_max", "LTV (%), norm <= ", 100.0),
@@ -185,6 +182,8 @@ def ratio_chart(results: Results) -> str:
 def opgave_chart(results: Results) -> str:
     """The region's opgave per year and type: done by the owner, by others, unfilled (homes)."""
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     a, s = results.tables["allocation"], results.tables["shortfall"]
     years = sorted(set(a["year"]) | set(s["year"]))
     fig, axes = plt.subplots(1, len(TYPES), figsize=(14, 3.6), sharex=True)
