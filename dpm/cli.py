@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from dpm.model.errors import CaseError
-from dpm.solvers.errors import NoSolution
+from dpm.solvers.errors import EngineUnavailable, NoSolution
 
 # pandas, numpy and HiGHS are imported inside the commands, after the stop-signal handlers
 # are in place: a Ctrl-C during start-up then also ends cleanly.
@@ -453,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         _clear_progress()
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except EngineUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into e.g. 'head', which stopped reading
         sys.stderr.close()
         return 0

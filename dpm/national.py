@@ -30,6 +30,7 @@ from dpm.model.allocation import MONEY_SCALE, build_region_model, components
 from dpm.model.case import Case
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.run import shortfall_table
+from dpm.solvers.errors import EngineUnavailable
 from dpm.solvers.highs import HighsSolver
 from dpm.solvers.lexicographic import Stage, StageReport, solve_lexicographic
 
@@ -114,7 +115,11 @@ def _map_local(jobs: list[Job], progress, workers: int | None) -> list[RegionalO
 
 
 def _map_dask(jobs: list[Job], progress, address: str | None, workers: int | None) -> list[RegionalOutcome]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise EngineUnavailable("--engine dask needs Dask: pip install -e '.[dask]' "
+                                "(or pip install 'dask[distributed]')") from None
 
     if not jobs:
         return []

@@ -116,3 +116,19 @@ def test_sweep_of_the_faq_discount_rate(tmp_path, default_results):
     # a higher discount rate lowers the beleidswaarde: never fewer unfilled homes
     assert table["unfilled_homes"].iloc[1] >= table["unfilled_homes"].iloc[0]
     assert table["unfilled_homes"].iloc[0] == default_results.summary["objectives"]["unfilled_homes"]  # 6 % is the default
+
+
+def test_dask_engine_without_dask_is_a_clear_error(small, monkeypatch, capsys):
+    import builtins
+
+    folder, _, _ = small
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.startswith("dask"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    assert main(["national", str(folder), "--engine", "dask", "--out", str(folder.parent / "x")]) == 2
+    assert "pip install -e '.[dask]'" in capsys.readouterr().err
+    assert not (folder.parent / "x").exists()
