@@ -38,8 +38,10 @@ class Results:
     @classmethod
     def read(cls, folder: Path) -> "Results":
         folder = Path(folder)
-        if not (folder / "summary.json").exists():
-            raise FileNotFoundError(f"{folder} is not a results folder of 'dpm run' (no summary.json)")
+        missing = [f for f in ("summary.json", "projection.csv", "allocation.csv", "shortfall.csv")
+                   if not (folder / f).exists()]
+        if missing:
+            raise FileNotFoundError(f"{folder} is not a results folder of 'dpm run' (no {', '.join(missing)})")
         tables = {name: pd.read_csv(folder / f"{name}.csv") for name in SHEETS if (folder / f"{name}.csv").exists()}
         return cls(folder, tables, json.loads((folder / "summary.json").read_text(encoding="utf-8")))
 
