@@ -1,9 +1,14 @@
 """The ``dpm`` command.
 
-    dpm run CASE [--out DIR] [--force] [--verbose] [--report]   solve a case, write its results folder
-    dpm room CASE [--out DIR] [--force]       investment room per corporation (handreiking step 2)
-    dpm report RESULTS_DIR                    report.xlsx and report.html of a results folder
-    dpm validate CASE                         check a case without solving it
+    dpm run CASE [--report] [--verbose]  solve a case, write its results folder
+    dpm room CASE                        investment room per corporation (handreiking step 2)
+    dpm steun CASE [--no-curve]          projectsteun: the least money that fills the whole opgave
+    dpm national CASE [--engine dask]    all regions in parallel, then national solidarity
+    dpm sweep CASE --vary KEY=V1,V2      every combination of scenario values, one table
+    dpm report RESULTS_DIR               report.xlsx and report.html of a results folder
+    dpm validate CASE                    check a case without solving it
+
+Commands that write take --out DIR (default results/<case>[-what]-<timestamp>/) and --force.
 
 Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output folder,
 130 / 143 stopped by SIGINT (Ctrl-C) / SIGTERM: no results folder, or a complete one.
@@ -11,7 +16,6 @@ Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output 
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -55,19 +59,35 @@ def print_region_table(run, out=None) -> None:
         print(line(r), file=out)
 
 
-def _progress_line():
-    """A one-line progress display on a terminal (rewritten in place, cleared when done); on a
-    pipe or file nothing, so logs stay clean. None when there is no terminal."""
-    err = sys.stderr
-    if not err.isatty():
+def _progress(render):
+    """A one-line progress display on a terminal, rewritten in place and cleared when done
+    (``render(*args)`` gives the text); None on a pipe or file, so logs stay clean."""
+    if not sys.stderr.isatty():
         return None
     start = time.perf_counter()
 
-    def show(i: int, n: int, regions: tuple[str, ...], stage: str) -> None:
-        err.write(f"\r\033[K[{i}/{n}] {' + '.join(regions)}: stage '{stage}' "
-                  f"({time.perf_counter() - start:.0f} s)")
-        err.flush()
+    def show(*args) -> None:
+        sys.stderr.write(f"\r\033[K{render(*args)} ({time.perf_counter() - start:.0f} s)")
+        sys.stderr.flush()
     return show
+
+
+def _stage_line(i: int, n: int, regions: tuple[str, ...], stage: str) -> str:
+    return f"[{i}/{n}] {' + '.join(regions)}: stage '{stage}'"
+
+
+def _bar(what: str):
+    def render(done: int, total: int, regions) -> str:
+        filled = int(30 * done / max(total, 1))
+        return f"[{'#' * filled}{'-' * (30 - filled)}] {done}/{total} {what}"
+    return render
+
+
+def _write(out: Path, files: dict, force: bool) -> None:
+    """Write a results folder whole or not at all, noting it once complete (for a stop signal)."""
+    from dpm.results import write_folder
+
+    write_folder(out, files, force, on_done=lambda: _written.append(out))
 
 
 def _clear_progress() -> None:
@@ -97,7 +117,7 @@ def cmd_run(args) -> int:
     out = _out_folder(args, case.name)
     if out is None:
         return 2
-    run = run_case(case, verbose=args.verbose, progress=_progress_line() if not args.verbose else None)
+    run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None)
     _clear_progress()
     print_region_table(run)
     for warning in run.warnings:
@@ -119,22 +139,21 @@ def cmd_run(args) -> int:
 def cmd_room(args) -> int:
     from dpm.model.case import load_case
     from dpm.model.room import investment_room
-    from dpm.results import _csv, write_folder
+    from dpm.results import table_files
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "room")
     if out is None:
         return 2
     room = investment_room(case)
-    cells = room.assign(cell=[f"{_fmt_int(r.homes)} ({r.binding_limit} {r.binding_year})"
-                              for r in room.itertuples()])
+    cells = room.assign(cell=[f"{_fmt_int(r.homes)} ({r.binding_limit} {r.binding_year})" if r.binding_limit != "none"
+                              else f"{_fmt_int(r.homes)} (no limit)" for r in room.itertuples()])
     table = cells.pivot(index="corporation_id", columns="type", values="cell")
     print(f"Investment room per corporation, {case.scenario.policy_calendar_years[0]}-"
           f"{case.scenario.policy_calendar_years[-1]}: homes it can add on its own, one type at a time "
           "(the limit and year one home more would break):")
     print(table.to_string())
-    write_folder(out, {"investment_room.csv": lambda path: _csv(room, path)}, args.force,
-                 on_done=lambda: _written.append(out))
+    _write(out, table_files({"investment_room.csv": room}), args.force)
     print(f"\nWritten to {out}/investment_room.csv (homes, investment_eur in nominal EUR, binding limit and year)")
     return 0
 
@@ -142,7 +161,7 @@ def cmd_room(args) -> int:
 def cmd_steun(args) -> int:
     from dpm.model.case import load_case
     from dpm.money import projectsteun
-    from dpm.results import _csv, versions, write_folder
+    from dpm.results import json_file, table_files, versions
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "steun")
@@ -173,38 +192,23 @@ def cmd_steun(args) -> int:
                             "stages": [s.as_dict() for s in r.stages]} for r in results],
                "units": {"steun_eur": "EUR nominal, paid in that year", "discounted_eur": f"EUR of {case.scenario.base_year}"},
                "versions": versions(), "scenario": case.scenario.raw}
-    files = {"steun.csv": lambda path: _csv(steun, path), "steun_curve.csv": lambda path: _csv(curve, path),
-             "summary.json": lambda path: path.write_text(json.dumps(summary, indent=2, default=float) + "\n")}
-    write_folder(out, files, args.force, on_done=lambda: _written.append(out))
+    _write(out, {**table_files({"steun.csv": steun, "steun_curve.csv": curve}), "summary.json": json_file(summary)},
+           args.force)
     print(f"\nWritten to {out}/ (steun.csv, steun_curve.csv, summary.json); total {summary['seconds']:.2f} s")
     return 0
-
-
-def _progress_bar(what: str):
-    """A progress bar on a terminal ([#####-----] 12/35 regions); nothing on a pipe."""
-    if not sys.stderr.isatty():
-        return None
-    start = time.perf_counter()
-
-    def show(done: int, total: int, regions) -> None:
-        filled = int(30 * done / max(total, 1))
-        sys.stderr.write(f"\r\033[K[{'#' * filled}{'-' * (30 - filled)}] {done}/{total} {what} "
-                         f"({time.perf_counter() - start:.0f} s)")
-        sys.stderr.flush()
-    return show
 
 
 def cmd_national(args) -> int:
     from dpm.model.case import load_case
     from dpm.national import run_national
-    from dpm.results import _csv, versions, write_folder
+    from dpm.results import json_file, table_files, versions
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "national")
     if out is None:
         return 2
     result = run_national(case, engine=args.engine, address=args.address, workers=args.workers,
-                          solidarity=not args.no_solidarity, progress=_progress_bar("regions"))
+                          solidarity=not args.no_solidarity, progress=_progress(_bar("regions")))
     _clear_progress()
     summary_table = result.region_summary()
     short = result.shortfall.groupby(["region", "type", "year"], as_index=False)[["homes", "value_eur"]].sum()
@@ -242,9 +246,8 @@ def cmd_national(args) -> int:
     tables = {"region_summary.csv": summary_table, "national_shortfall.csv": short,
               "regional_shortfall.csv": before, "solidarity.csv": result.flows,
               "execution.csv": pd_concat([f.execution for f in result.final]), "projection.csv": result.projection}
-    files = {name: (lambda path, df=df: _csv(df, path)) for name, df in tables.items()}
-    files["summary.json"] = lambda path: path.write_text(json.dumps(summary, indent=2, default=float) + "\n")
-    write_folder(out, files, args.force, on_done=lambda: _written.append(out))
+    files = {**table_files(tables), "summary.json": json_file(summary)}
+    _write(out, files, args.force)
     print(f"\nWritten to {out}/ ({', '.join(files)})")
     return 0
 
@@ -282,7 +285,7 @@ def cmd_sweep(args) -> int:
     from dpm.model.scenario import defaults_file
     from dpm.national import map_regions
     from dpm.model.allocation import components
-    from dpm.results import _csv, write_folder
+    from dpm.results import table_files
 
     defaults = tomllib.loads(defaults_file().read_text(encoding="utf-8"))
     axes = []
@@ -306,7 +309,7 @@ def cmd_sweep(args) -> int:
             node[path[-1]] = value
         cases.append(load_case(args.case, overrides))
     jobs = [(case, regions) for case in cases for regions in components(case)]
-    outcomes = iter(map_regions(jobs, args.engine, args.address, args.workers, _progress_bar("solves")))
+    outcomes = iter(map_regions(jobs, args.engine, args.address, args.workers, _progress(_bar("solves"))))
     _clear_progress()
     rows = []
     for combo, case in zip(combos, cases):
@@ -333,7 +336,7 @@ def cmd_sweep(args) -> int:
         label = ", ".join(f"{n}={v}" for n, v in zip(names, key))
         print(f"  {label}: {_fmt_int(int(r['unfilled_homes']))} homes, EUR {r['unfilled_value_eur'] / 1e6:,.1f} mln; "
               f"continuity gap EUR {r['continuity_gap_eur'] / 1e6:,.1f} mln")
-    write_folder(out, {"sweep.csv": lambda path: _csv(table, path)}, args.force, on_done=lambda: _written.append(out))
+    _write(out, table_files({"sweep.csv": table}), args.force)
     print(f"\nWritten to {out}/sweep.csv")
     return 0
 

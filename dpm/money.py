@@ -43,12 +43,16 @@ class SteunResult:
         return float(self.steun["discounted_eur"].sum())
 
 
-def _model(case: Case, regions: tuple[str, ...]) -> tuple[RegionModel, HighsSolver]:
-    rm = build_region_model(case, regions, aggregate=len(regions) == 1, steun=True)
-    solver = HighsSolver(rm.model, case.scenario["solver"])
-    out = rm.model.variables["steun_out"].ids  # a region's own requirement: money only comes in
+def _model(case: Case, regions: tuple[str, ...]) -> RegionModel:
+    return build_region_model(case, regions, aggregate=len(regions) == 1, steun=True)
+
+
+def _solver(rm: RegionModel) -> HighsSolver:
+    """A fresh HiGHS instance of ``rm`` where money only comes in (a region's own requirement)."""
+    solver = HighsSolver(rm.model, rm.case.scenario["solver"])
+    out = rm.model.variables["steun_out"].ids
     solver.fix_columns(out, np.zeros(len(out)))
-    return rm, solver
+    return solver
 
 
 def _discounted_cost(rm: RegionModel) -> np.ndarray:
@@ -62,7 +66,8 @@ def _discounted_cost(rm: RegionModel) -> np.ndarray:
 
 def steun_requirement(case: Case, regions: tuple[str, ...]) -> tuple[pd.DataFrame, list[StageReport], RegionModel]:
     """The least discounted money that fills the whole opgave with every limit met."""
-    rm, solver = _model(case, regions)
+    rm = _model(case, regions)
+    solver = _solver(rm)
     lm = rm.model
     for name in ("unfilled", "continuity_gap"):
         ids = lm.variables[name].ids
@@ -89,13 +94,15 @@ def steun_curve(case: Case, regions: tuple[str, ...], requirement_discounted_eur
     """Fewest unfilled homes for each budget share x the requirement (discounted EUR)."""
     rows, reports = [], []
     opts = case.scenario["solver"]
+    rm = _model(case, regions)
+    cost = _discounted_cost(rm)
+    start = rm.start()
     for share in shares:
-        rm, solver = _model(case, regions)
-        cost = _discounted_cost(rm)
+        solver = _solver(rm)  # fresh per budget: each solve adds its stages' rows
         budget = share * requirement_discounted_eur / MONEY_SCALE
         nz = np.flatnonzero(cost)
         solver.add_rows([-np.inf], [budget * (1 + 1e-9) + 1e-9], np.zeros(len(nz), np.int64), nz, cost[nz])
-        result = solve_lexicographic(solver, rm.stages()[:2], rm.start(), opts["stage_tolerance"], opts["homes_gap"])
+        result = solve_lexicographic(solver, rm.stages()[:2], start, opts["stage_tolerance"], opts["homes_gap"])
         reports += [StageReport(f"{s.name} (budget {share:.0%})", s.status, s.objective, s.bound, s.mip_gap,
                                 s.seconds) for s in result.stages]
         u = rm.model.variables["unfilled"].series(result.x).round().astype(int)

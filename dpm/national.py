@@ -269,11 +269,12 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
     t3 = time.perf_counter()
     # every corporation's finances after solidarity: donors with their payments (national LP,
     # their allocation fixed), recipients from their regional solve with the money they receive
-    donors = rm.projection.evaluate(rm.decisions(x))
-    paying = donors["corporation_id"].isin(flows.loc[flows["steun_out_eur"] > 0, "corporation_id"])
+    payers = flows.loc[flows["steun_out_eur"] > 0, "corporation_id"].unique()
+    with_payments = rm.projection.evaluate(rm.decisions(x))  # donors' decisions are fixed: exact
     projection = pd.concat([f.projection for f in final], ignore_index=True)
-    projection = pd.concat([projection[~projection["corporation_id"].isin(donors.loc[paying, "corporation_id"])],
-                            donors[paying]], ignore_index=True).sort_values(["corporation_id", "year"])
+    projection = pd.concat([projection[~projection["corporation_id"].isin(payers)],
+                            with_payments[with_payments["corporation_id"].isin(payers)]],
+                           ignore_index=True).sort_values(["corporation_id", "year"])
     shortfall = pd.concat([f.shortfall for f in final], ignore_index=True)
     return NationalResult(case, regional, final, stages, flows, projection.reset_index(drop=True), shortfall,
                           bound_homes=float(stages[1].objective), solidarity=solidarity,

@@ -60,7 +60,7 @@ def header(column: str) -> tuple[str, str | None]:
         return f"{column[:-4]} (EUR)", "#,##0"
     if column == "shadow_price_homes_per_eur_mln":
         return "shadow price (homes per EUR mln)", "0.00"
-    if column.startswith("homes") or column in {"unfilled_homes"}:
+    if column.startswith("homes") or column.endswith("_homes"):
         return f"{column} (homes)", "#,##0"
     if column in PERCENT:
         return f"{column} (%)", "0.0%"

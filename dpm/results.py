@@ -172,14 +172,22 @@ def write_into(folder: Path, files: dict[str, Callable[[Path], None]]) -> None:
                 path.unlink(missing_ok=True)
 
 
+def table_files(tables: dict[str, pd.DataFrame]) -> dict[str, Callable[[Path], None]]:
+    """Writers for :func:`write_folder`: each table as a CSV file, rounded (see ``_rounded``)."""
+    return {name: (lambda path, df=df: _csv(df, path)) for name, df in tables.items()}
+
+
+def json_file(content: dict) -> Callable[[Path], None]:
+    """A writer for :func:`write_folder`: ``content`` as indented JSON."""
+    return lambda path: path.write_text(json.dumps(content, indent=2, default=float) + "\n", encoding="utf-8")
+
+
 def write_results(run: RunResult, out: Path, force: bool = False, on_done=None, extra=None) -> Path:
     """Write the run's files (OUTPUTS, then ``extra``: name -> writer) into ``out`` with
     :func:`write_folder`."""
-    tables = {"projection.csv": run.table("projection"), "allocation.csv": run.table("allocation"),
-              "shortfall.csv": run.table("shortfall"), "explanation.csv": run.table("explanation"),
-              "diagnosis.csv": run.table("diagnosis"), "investment_room.csv": run.room}
-    files = {name: (lambda path, df=df: _csv(df, path)) for name, df in tables.items()}
-    files["summary.json"] = lambda path: path.write_text(json.dumps(summary(run), indent=2, default=float) + "\n",
-                                                         encoding="utf-8")
+    files = table_files({"projection.csv": run.table("projection"), "allocation.csv": run.table("allocation"),
+                         "shortfall.csv": run.table("shortfall"), "explanation.csv": run.table("explanation"),
+                         "diagnosis.csv": run.table("diagnosis"), "investment_room.csv": run.room})
+    files["summary.json"] = json_file(summary(run))
     assert tuple(files) == OUTPUTS
     return write_folder(out, {**files, **(extra or {})}, force, on_done)

@@ -104,7 +104,6 @@ def baseline_warnings(rm: RegionModel) -> list[str]:
 
 def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
     """Projection, allocation and shortfall tables of a solution (homes rounded to whole homes)."""
-    sc = rm.case.scenario
     lm = rm.model
     region_of = rm.case.corporations["region"]
     projection = rm.projection.evaluate(rm.decisions(x))

@@ -160,7 +160,7 @@ class RegionModel:
         """A full point from whole task splits ``w``: the unfilled homes, relations, decisions and
         continuity gaps that follow. Relations below ``min_transfer`` are dropped (their homes
         stay unfilled), so the point satisfies every row of the model."""
-        lm, proj = self.model, self.projection
+        lm = self.model
         sc = self.case.scenario
         w = np.floor(np.maximum(w, 0.0) + 1e-6)
         moves, pairs = self.moves, self.pairs
@@ -297,7 +297,7 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
     proj = Projection(corps, sc)
     layout = proj.layout
     lm = LinearModel()
-    C, H = len(corps), sc.horizon_years
+    C = len(corps)
     n_dec = sum(layout.length(b) for b in DECISION_BLOCKS)
     pos = pd.Series(np.arange(C), index=corps.index)
 
