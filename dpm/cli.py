@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from dpm.model.errors import CaseError
-from dpm.solvers.errors import EngineUnavailable, NoSolution
+from dpm.solvers.errors import EngineUnavailable, NoSolution, WorkerLost
 
 # pandas, numpy and HiGHS are imported inside the commands, after the stop-signal handlers
 # are in place: a Ctrl-C during start-up then also ends cleanly.
@@ -96,15 +96,27 @@ def _clear_progress() -> None:
         sys.stderr.flush()
 
 
-def _out_folder(args, case_name: str, what: str = "") -> Path | None:
-    """The folder to write: --out, or results/<case>[-what]-<timestamp>/; None (after saying
-    so) if it exists and --force is not given."""
+def _out_folder(args, case_name: str, what: str = "") -> Path:
+    """The folder to write: --out, or results/<case>[-what]-<timestamp>/, checked against the
+    output rules (``dpm.outputs``) before anything is solved: an OutputRefused (exit 2)
+    names what is wrong."""
+    from dpm.outputs import check_out
+
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else Path("results") / f"{case_name}{'-' + what if what else ''}-{stamp}"
-    if out.exists() and not args.force:
-        print(f"error: {out} exists; use --force to replace it", file=sys.stderr)
-        return None
+    out = Path(args.out) if args.out is not None else Path("results") / f"{case_name}{'-' + what if what else ''}-{stamp}"
+    check_out(out, [args.case], args.force)
     return out
+
+
+def _say_case_notes(case, warnings: bool = False) -> None:
+    """Say what a user must know about the input before the numbers: money coming in from a
+    steun.csv, and (for validate; a run prints them with its other warnings) unusual values."""
+    note = case.steun_note()
+    if note:
+        print(note)
+    if warnings:
+        for w in case.warnings:
+            print(f"warning: {w}", file=sys.stderr)
 
 
 def cmd_run(args) -> int:
@@ -113,10 +125,19 @@ def cmd_run(args) -> int:
     from dpm.results import OUTPUTS, write_results
     from dpm.run import run_case
 
+    previous = None
+    if args.from_summary is not None:
+        from dpm.repeat import previous_run
+
+        if args.case is not None:
+            raise CaseError("--from-summary", "give either a case or --from-summary, not both")
+        previous = previous_run(args.from_summary)
+        args.case = previous.case_path
+    elif args.case is None:
+        raise CaseError("dpm run", "give a case folder (or --from-summary results/.../summary.json)")
     case = load_case(args.case)
     out = _out_folder(args, case.name)
-    if out is None:
-        return 2
+    _say_case_notes(case)
     run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None)
     _clear_progress()
     print_region_table(run)
@@ -133,6 +154,13 @@ def cmd_run(args) -> int:
         for sentence in reasons:
             print(f"- {sentence}")
     print(f"\nResults written to {out}/ ({', '.join([*OUTPUTS, *extra])}); total {run.seconds:.2f} s")
+    if previous is not None:
+        same, differ = previous.compare(out)
+        if differ:
+            print(f"Repeat of {previous.folder}/: {len(differ)} file(s) differ: {', '.join(differ)}; "
+                  f"{len(same)} identical")
+            return 1
+        print(f"Repeat of {previous.folder}/: all {len(same)} result tables are byte-identical")
     return 0
 
 
@@ -143,8 +171,6 @@ def cmd_room(args) -> int:
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "room")
-    if out is None:
-        return 2
     room = investment_room(case)
     cells = room.assign(cell=[f"{_fmt_int(r.homes)} ({r.binding_limit} {r.binding_year})" if r.binding_limit != "none"
                               else f"{_fmt_int(r.homes)} (no limit)" for r in room.itertuples()])
@@ -165,8 +191,6 @@ def cmd_steun(args) -> int:
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "steun")
-    if out is None:
-        return 2
     start = time.perf_counter()
     results = projectsteun(case, with_curve=not args.no_curve)
     steun = pd_concat([r.steun for r in results])
@@ -205,8 +229,6 @@ def cmd_national(args) -> int:
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "national")
-    if out is None:
-        return 2
     result = run_national(case, engine=args.engine, address=args.address, workers=args.workers,
                           solidarity=not args.no_solidarity, progress=_progress(_bar("regions")))
     _clear_progress()
@@ -259,11 +281,24 @@ def _sweep_key(name: str, defaults: dict) -> tuple[str, ...]:
 
     if "." in name:
         return tuple(name.split("."))
-    found = [(section, name) for section, values in defaults.items()
-             if isinstance(values, dict) and name in values]
-    if len(found) != 1:
-        raise CaseError("--vary", f"{'no' if not found else 'more than one'} scenario key named {name!r}; "
-                        "give it as section.key (e.g. economy.discount_rate)", field=name)
+    def paths(node: dict, prefix: tuple = ()):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                yield from paths(value, (*prefix, key))
+            else:
+                yield (*prefix, key)
+    every = list(paths(defaults))
+    found = [p for p in every if p[-1] == name]
+    if not found:
+        import difflib
+
+        keys = sorted({p[-1] for p in every})
+        close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+        raise CaseError("--vary", f"no scenario key named {name!r}" + (f"; did you mean {close[0]!r}?" if close else
+                        "; give it as section.key (e.g. economy.discount_rate)"), field=name)
+    if len(found) > 1:
+        raise CaseError("--vary", f"the key {name!r} is in {len(found)} sections; say which one: "
+                        + ", ".join(".".join(f) for f in found), field=name)
     return found[0]
 
 
@@ -296,8 +331,6 @@ def cmd_sweep(args) -> int:
         axes.append((name, _sweep_key(name, defaults), [_sweep_value(v) for v in values.split(",")]))
     base = load_case(args.case)
     out = _out_folder(args, base.name, "sweep")
-    if out is None:
-        return 2
     combos = list(itertools.product(*[values for _, _, values in axes]))
     cases = []
     for combo in combos:
@@ -307,7 +340,7 @@ def cmd_sweep(args) -> int:
             for part in path[:-1]:
                 node = node.setdefault(part, {})
             node[path[-1]] = value
-        cases.append(load_case(args.case, overrides))
+        cases.append(load_case(args.case, overrides, "--vary"))
     jobs = [(case, regions) for case in cases for regions in components(case)]
     outcomes = iter(map_regions(jobs, args.engine, args.address, args.workers, _progress(_bar("solves"))))
     _clear_progress()
@@ -352,7 +385,9 @@ def cmd_report(args) -> int:
     from dpm.report import REPORT_FILES, Results, report_writers
     from dpm.results import write_into
 
-    folder = Path(args.results)
+    from dpm.outputs import check_results_folder
+
+    folder = check_results_folder(args.results)
     try:
         Results.read(folder)
     except (FileNotFoundError, NotADirectoryError) as err:
@@ -367,6 +402,7 @@ def cmd_validate(args) -> int:
     from dpm.model.case import load_case
 
     case = load_case(args.case)
+    _say_case_notes(case, warnings=True)
     print(f"{args.case}: valid; {len(case.corporations)} corporations in {len(case.regions)} region(s), "
           f"{_fmt_int(int(case.opgave['homes'].sum()))} homes of opgave "
           f"{case.scenario.policy_calendar_years[0]}-{case.scenario.policy_calendar_years[-1]}")
@@ -397,7 +433,10 @@ def main(argv: list[str] | None = None) -> int:
                                      "opgave across its housing corporations (Duurzaam Prestatiemodel).")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="solve a case and write its results folder")
-    run.add_argument("case", help="case folder with corporations.csv, opgave.csv, scenario.toml")
+    run.add_argument("case", nargs="?", help="case folder with corporations.csv, opgave.csv, scenario.toml")
+    run.add_argument("--from-summary", metavar="SUMMARY_JSON",
+                     help="repeat the run that wrote this summary.json (same inputs, checked by SHA-256) "
+                          "and say whether the outputs are identical")
     run.add_argument("--out", help="results folder (default results/<case>-<timestamp>/)")
     run.add_argument("--force", action="store_true", help="replace an existing --out folder")
     run.add_argument("--verbose", action="store_true", help="show the HiGHS log")
@@ -452,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         _clear_progress()
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except NoSolution as err:
+    except (NoSolution, WorkerLost) as err:
         _clear_progress()
         print(f"error: {err}", file=sys.stderr)
         return 1

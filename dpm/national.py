@@ -30,7 +30,7 @@ from dpm.model.allocation import MONEY_SCALE, build_region_model, components
 from dpm.model.case import Case
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.run import shortfall_table
-from dpm.solvers.errors import EngineUnavailable
+from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.highs import HighsSolver
 from dpm.solvers.lexicographic import Stage, StageReport, solve_lexicographic
 
@@ -95,28 +95,90 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
 Job = tuple  # (case, regions) or (case, regions, start values)
 
 
+def _fault_injection(regions: tuple[str, ...]) -> None:
+    """For the tests of a dying worker (issue: faults in the national run): with
+    ``DPM_TEST_KILL_WORKER=<region>`` the process solving that region kills itself with
+    SIGKILL, as the kernel's out-of-memory killer would; with ``<region>:once`` only the first
+    time (a marker file beside ``DPM_TEST_KILL_MARKER`` records it). Unset in normal use."""
+    spec = os.environ.get("DPM_TEST_KILL_WORKER")
+    if not spec:
+        return
+    region, _, mode = spec.partition(":")
+    if region not in regions:
+        return
+    if mode == "once":
+        marker = os.environ["DPM_TEST_KILL_MARKER"]
+        if os.path.exists(marker):
+            return
+        open(marker, "w").close()
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def solve_job(*job) -> RegionalOutcome:
+    """:func:`solve_regional` of one job, as a worker runs it."""
+    _fault_injection(job[1])
+    return solve_regional(*job)
+
+
 def _map_local(jobs: list[Job], progress, workers: int | None) -> list[RegionalOutcome]:
+    """Jobs on a process pool. A worker that dies (killed, out of memory) breaks the pool: the
+    jobs not yet done are run again on a new pool; if a pool breaks again, each remaining job
+    runs in a process of its own, so that a job that kills its worker every time is named."""
     workers = workers or os.cpu_count() or 1
+    out: list = [None] * len(jobs)
     if workers == 1 or len(jobs) <= 1:
-        out = []
         for i, job in enumerate(jobs, start=1):
-            out.append(solve_regional(*job))
+            out[i - 1] = solve_regional(*job)
             progress(i, len(jobs), job[1])
         return out
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    done = 0
+    todo = list(range(len(jobs)))
+    for attempt in range(3):
+        width = min(workers, len(todo)) if attempt < 2 else 1
+        groups = [todo] if attempt < 2 else [[i] for i in todo]
+        failed = []
+        for group in groups:
+            finished, broken = _run_pool(jobs, group, width, out)
+            for i in finished:
+                done += 1
+                progress(done, len(jobs), jobs[i][1])
+            failed += [i for i in group if i not in finished] if broken else []
+        if not failed:
+            return out
+        todo = failed
+    names = "; ".join(" + ".join(jobs[i][1]) for i in todo)
+    raise WorkerLost(f"the worker process solving {names} died three times (killed, or out of memory?); "
+                     "nothing was written. Try fewer --workers, or run that region alone with 'dpm run'")
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = {pool.submit(solve_regional, *job): i for i, job in enumerate(jobs)}
-        out: list = [None] * len(jobs)
-        for done, future in enumerate(as_completed(futures), start=1):
-            out[futures[future]] = future.result()
-            progress(done, len(jobs), jobs[futures[future]][1])
-    return out
+
+def _run_pool(jobs: list[Job], group: list[int], width: int, out: list) -> tuple[list[int], bool]:
+    """Run ``jobs[group]`` on a fresh pool of ``width`` processes; store results in ``out``.
+    Returns the finished job numbers and whether the pool broke (a worker died)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    finished = []
+    with ProcessPoolExecutor(max_workers=width) as pool:
+        futures = {pool.submit(solve_job, *jobs[i]): i for i in group}
+        try:
+            for future in as_completed(futures):
+                out[futures[future]] = future.result()
+                finished.append(futures[future])
+        except BrokenProcessPool:
+            for future, i in futures.items():  # results that came back before the break
+                if i not in finished and future.done() and future.exception() is None:
+                    out[i] = future.result()
+                    finished.append(i)
+            return finished, True
+    return finished, False
 
 
 def _map_dask(jobs: list[Job], progress, address: str | None, workers: int | None) -> list[RegionalOutcome]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
+        from distributed.scheduler import KilledWorker
     except ImportError:
         raise EngineUnavailable("--engine dask needs Dask: pip install -e '.[dask]' "
                                 "(or pip install 'dask[distributed]')") from None
@@ -130,11 +192,17 @@ def _map_dask(jobs: list[Job], progress, address: str | None, workers: int | Non
     client = Client(address or cluster)
     try:
         cases = {id(job[0]): client.scatter(job[0], broadcast=True) for job in jobs}  # each case sent once
-        futures = [client.submit(solve_regional, cases[id(job[0])], *job[1:], pure=False) for job in jobs]
+        futures = [client.submit(solve_job, cases[id(job[0])], *job[1:], pure=False) for job in jobs]
         index = {f.key: i for i, f in enumerate(futures)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            progress(done, len(jobs), jobs[index[future.key]][1])
-        return client.gather(futures)
+        try:  # a lost worker's task is run again by the scheduler (up to its allowed failures)
+            for done, future in enumerate(as_completed(futures), start=1):
+                progress(done, len(jobs), jobs[index[future.key]][1])
+            return client.gather(futures)
+        except KilledWorker as err:
+            i = next((index[f.key] for f in futures if f.status == "error"), None)
+            name = " + ".join(jobs[i][1]) if i is not None else str(err)
+            raise WorkerLost(f"the Dask worker solving {name} died repeatedly (killed, or out of memory?); "
+                             "nothing was written. Try fewer --workers, or run that region alone") from None
     finally:
         client.close()
         if cluster is not None:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 import dpm
+from dpm.outputs import MARKER, check_out, check_results_folder, marker_content, written_by_dpm
 from dpm.run import RunResult
 
 # The files of a results folder, in the order a reader needs them (README: "What a run writes").
@@ -39,9 +40,26 @@ def _worst(statuses) -> str:
     return statuses[0] if statuses else "optimal"
 
 
+def _distribution_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def versions() -> dict:
-    return {"dpm": dpm.__version__, "python": platform.python_version(), "highspy": highspy.__version__
-            if hasattr(highspy, "__version__") else "unknown", "pandas": pd.__version__, "numpy": np.__version__}
+    """The versions that shape a run's numbers: dpm, Python, HiGHS (the solver library and its
+    Python package highspy, read from the installed distribution), pandas, numpy."""
+    try:
+        h = highspy.Highs()
+        highs = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
+    except Exception:  # pragma: no cover - an old highspy without these calls
+        highs = "unknown"
+    return {"dpm": dpm.__version__, "python": platform.python_version(), "highs": highs,
+            "highspy": _distribution_version("highspy"), "pandas": pd.__version__, "numpy": np.__version__,
+            "scipy": _distribution_version("scipy")}
 
 
 def summary(run: RunResult) -> dict:
@@ -78,8 +96,34 @@ def summary(run: RunResult) -> dict:
                   "objective (continuity stage)": "EUR", "objective (unfilled stage)": "weighted homes",
                   "seconds": "wall-clock seconds"},
         "versions": versions(),
+        **provenance(run.case),
         "scenario": run.case.scenario.raw,
     }
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def provenance(case) -> dict:
+    """What a run was made from: every input file read (path, bytes, SHA-256), the command
+    line and the working directory, so that ``dpm run --from-summary`` can repeat it."""
+    import sys
+
+    from dpm.model.scenario import defaults_file
+
+    files = [*case.files, defaults_file()]
+    return {"command_line": [Path(sys.argv[0]).name, *sys.argv[1:]], "working_directory": str(Path.cwd()),
+            "case_path": str(Path(case.path).resolve()),
+            "inputs": [{"path": str(Path(f).resolve()), "bytes": Path(f).stat().st_size, "sha256": _sha256(Path(f))}
+                       for f in files],
+            "steun_input": case.steun_note()}
 
 
 def _rounded(df: pd.DataFrame) -> pd.DataFrame:
@@ -130,12 +174,12 @@ def write_folder(out: Path, files: dict[str, Callable[[Path], None]], force: boo
     failure it is removed and a replaced ``out`` is put back. An existing ``out`` is replaced
     only with ``force`` (else ``FileExistsError``). ``on_done`` is called once the folder is
     complete, before a deferred stop signal can take effect."""
-    out = Path(out)
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; use --force to replace it")
+    out = check_out(out, force=force)
+    files = {**files, MARKER: json_file(marker_content(files, dpm.__version__))}
     out.parent.mkdir(parents=True, exist_ok=True)
     with _signals_deferred():
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a results folder follows the umask
         trash = None
         try:
             for name, write in files.items():
@@ -156,10 +200,19 @@ def write_folder(out: Path, files: dict[str, Callable[[Path], None]], force: boo
     return out
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_into(folder: Path, files: dict[str, Callable[[Path], None]]) -> None:
-    """Add or replace files in an existing folder, all or none: each is written under a
-    hidden name and the names are switched only when every file is written."""
-    folder = Path(folder)
+    """Add or replace files in an existing results folder written by dpm, all or none: each
+    is written under a hidden name and the names are switched only when every file is
+    written; the folder's marker then lists them too."""
+    folder = check_results_folder(folder)
+    ours = written_by_dpm(folder) - {MARKER}
+    files = {**files, MARKER: json_file(marker_content(ours | set(files), dpm.__version__))}
     tmp = {name: folder / f".{name}.partial" for name in files}
     with _signals_deferred():
         try:

@@ -65,7 +65,7 @@ class RunResult:
     def warnings(self) -> list[str]:
         """Every warning of the run, each once: norms broken before any opgave, stages that
         did not end optimal (with what to do about it)."""
-        out = []
+        out = list(self.case.warnings)
         for c in self.components:
             out += c.warnings
             for s in c.stages:

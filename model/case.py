@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.errors import CaseError
+from dpm.model.plausibility import check_corporations, check_opgave
 from dpm.model.scenario import TYPES, Scenario, load_scenario
 from dpm.model.tables import RawTable, read_csv_table, read_sheet
 
@@ -130,6 +131,8 @@ def _case_files(path: Path) -> tuple[str, dict[str, RawTable], Path]:
     """Where a case's tables and scenario are: a folder with ``<table>.csv`` (or
     ``<table>.xlsx``) and ``scenario.toml``, or a workbook with the sheets ``corporations``
     and ``opgave`` and ``scenario.toml`` beside it. Returns (name, tables, scenario file)."""
+    if not path.exists():
+        raise CaseError(str(path), "does not exist")
     if path.is_file() and path.suffix.lower() == ".xlsx":
         return path.stem, {t: read_sheet(path, t) for t in TABLES}, path.parent / "scenario.toml"
     if not path.is_dir():
@@ -138,7 +141,10 @@ def _case_files(path: Path) -> tuple[str, dict[str, RawTable], Path]:
     tables = {}
     for t in TABLES:
         csv, xlsx = path / f"{t}.csv", path / f"{t}.xlsx"
-        tables[t] = read_sheet(xlsx, None) if xlsx.exists() and not csv.exists() else read_csv_table(csv)
+        if csv.exists() and xlsx.exists():
+            raise CaseError(f"{t}.csv", f"both {t}.csv and {t}.xlsx are in {path}; it is not clear which one "
+                            "is meant: remove or rename one")
+        tables[t] = read_sheet(xlsx, None) if xlsx.exists() else read_csv_table(csv)
     return path.resolve().name, tables, path / "scenario.toml"
 
 
@@ -153,6 +159,18 @@ class Case:
     opgave: pd.DataFrame  # columns corporation_id, region, type, year, homes (homes > 0, no duplicates)
     werkgebied: dict[str, tuple[str, ...]] = field(default_factory=dict)  # corporation -> extra regions
     steun: pd.DataFrame | None = None  # optional steun.csv: corporation_id, year, steun_eur (money in, EUR)
+    warnings: list[str] = field(default_factory=list)  # unusual but accepted input (dpm.model.plausibility)
+    files: list[Path] = field(default_factory=list)  # every input file read, for the run's provenance
+
+    def steun_note(self) -> str | None:
+        """One line on money coming in from the case's steun.csv, or None without one."""
+        if self.steun is None:
+            return None
+        s = self.steun
+        if not len(s):
+            return "steun.csv is used: it holds no payments"
+        return (f"steun.csv is used: EUR {s['steun_eur'].sum() / 1e6:,.1f} mln (nominal) of money coming in for "
+                f"{s['corporation_id'].nunique()} corporation(s), {int(s['year'].min())}-{int(s['year'].max())}")
 
     def steun_matrix(self, ids) -> np.ndarray:
         """Input steun (EUR) per corporation in ``ids`` and projection year: (C, H), zeros without steun.csv."""
@@ -208,11 +226,11 @@ def _split_region_rows(region_rows: pd.DataFrame, corp: pd.DataFrame) -> pd.Data
     return pd.concat(parts, ignore_index=True) if parts else region_rows.iloc[:0][["region", "corporation_id", "type", "year", "homes"]]
 
 
-def load_case(path: str | Path, overrides: dict | None = None) -> Case:
+def load_case(path: str | Path, overrides: dict | None = None, overrides_source: str = "overrides") -> Case:
     """Read and validate the case ``path`` (see :func:`_case_files`); nothing is built or written here."""
     path = Path(path)
     name, tables, scenario_file = _case_files(path)
-    scenario = load_scenario(scenario_file, overrides)
+    scenario = load_scenario(scenario_file, overrides, overrides_source)
     corp_t, opg_t = tables["corporations"], tables["opgave"]
 
     corp = _read_table(corp_t, CORPORATION_COLUMNS)
@@ -222,6 +240,7 @@ def load_case(path: str | Path, overrides: dict | None = None) -> Case:
         raise corp_t.error(f"duplicate id {corp['corporation_id'].iloc[i]!r}",
                            int(corp["line"].iloc[i]), "corporation_id")
     corp = _fill_corporation_defaults(corp, scenario)
+    warnings = check_corporations(corp, corp_t)
     regions = set(corp["region"])
     werkgebied: dict[str, tuple[str, ...]] = {}
     for _, row in corp.iterrows():
@@ -255,6 +274,7 @@ def load_case(path: str | Path, overrides: dict | None = None) -> Case:
         if not first <= row.year <= last:
             raise opg_t.error(f"year {int(row.year)} is outside the policy period {first}-{last}",
                               line, "year")
+    warnings += check_opgave(opg, corp, opg_t)
     key = ["region", "corporation_id", "type", "year"]
     dup = opg.duplicated(key)
     if dup.any():
@@ -270,9 +290,13 @@ def load_case(path: str | Path, overrides: dict | None = None) -> Case:
                       _split_region_rows(opg[is_region], corp.reset_index(drop=True))], ignore_index=True)
     rows = rows[rows["homes"] > 0].astype({"year": int, "homes": int})
     rows = rows.groupby(["region", "corporation_id", "type", "year"], as_index=False)["homes"].sum()
-    steun = _read_steun(path, corp, scenario) if path.is_dir() and (path / "steun.csv").exists() else None
-    return Case(name=name, path=path, scenario=scenario,
-                corporations=corp.drop(columns="line"), opgave=rows, werkgebied=werkgebied, steun=steun)
+    steun_file = path / "steun.csv" if path.is_dir() else None
+    steun = _read_steun(path, corp, scenario) if steun_file is not None and steun_file.exists() else None
+    files = [t.file for t in tables.values() if t.file is not None] + [scenario_file]
+    files += [steun_file] if steun is not None else []
+    return Case(name=name, path=path, scenario=scenario, corporations=corp.drop(columns="line"), opgave=rows,
+                werkgebied=werkgebied, steun=steun, warnings=list(dict.fromkeys(warnings)),
+                files=sorted(set(files)))
 
 
 def _read_steun(folder: Path, corp: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

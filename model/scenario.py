@@ -6,6 +6,7 @@ MODEL.md sections 2 (time), 3 (scenario) and 9 (defaults). The defaults live in 
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -56,8 +57,8 @@ def defaults_file() -> Path:
 
 
 def _line_of(text: str, key: str) -> int | None:
-    """The line where ``key = ...`` is set in a TOML text (tomllib keeps no positions)."""
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    """The line where ``key = ...`` or the table ``[key]`` is set in a TOML text (tomllib keeps no positions)."""
+    pattern = re.compile(rf"^\s*({re.escape(key)}\s*=|\[\s*([\w.]+\.)?{re.escape(key)}\s*\])")
     for number, line in enumerate(text.splitlines(), start=1):
         if pattern.match(line):
             return number
@@ -70,7 +71,10 @@ def _merge(base: dict, override: dict, file: str, text: str, prefix: str = "") -
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in base:
-            raise CaseError(file, f"unknown scenario key; expected one of: {', '.join(sorted(base))}",
+            close = difflib.get_close_matches(key, list(base), n=1, cutoff=0.6)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            raise CaseError(file, f"unknown scenario {'section' if isinstance(value, dict) else 'key'}{hint} "
+                            f"(expected one of: {', '.join(sorted(base))})",
                             _line_of(text, key), dotted)
         default = base[key]
         if isinstance(default, dict):
@@ -167,7 +171,7 @@ def _check(raw: dict, file: str, text: str, horizon: int) -> None:
                         _line_of(text, "policy_years"), "horizon")
 
 
-def load_scenario(file: Path | None, overrides: dict | None = None) -> Scenario:
+def load_scenario(file: Path | None, overrides: dict | None = None, overrides_source: str = "overrides") -> Scenario:
     """Read ``file`` (a case's scenario.toml) over the defaults; validate; return the Scenario.
 
     ``overrides`` (a nested dict like the TOML) is applied last, e.g. by tests and sweeps.
@@ -182,6 +186,10 @@ def load_scenario(file: Path | None, overrides: dict | None = None) -> Scenario:
             case = tomllib.loads(text)
         except FileNotFoundError:
             raise CaseError(name, "file not found; a case needs scenario.toml with at least base_year") from None
+        except IsADirectoryError:
+            raise CaseError(name, "is a folder, not a file") from None
+        except OSError as err:
+            raise CaseError(name, f"cannot read: {err.strerror or err}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise CaseError(name, f"not valid TOML: {err}") from None
     base_year = case.pop("base_year", None)
@@ -193,9 +201,9 @@ def load_scenario(file: Path | None, overrides: dict | None = None) -> Scenario:
                         _line_of(text, "base_year"), "base_year")
     raw = _merge(defaults, case, name, text)
     if overrides:
-        raw = _merge(raw, overrides, name, "")
+        raw = _merge(raw, overrides, overrides_source, "")
     hz = raw["horizon"]
-    _check(raw, name, text, hz["horizon_years"])
+    _check(raw, name if not overrides else f"{name} with {overrides_source}", text, hz["horizon_years"])
     raw = {"base_year": base_year, **raw}
     return Scenario(raw=raw, base_year=base_year, policy_years=hz["policy_years"],
                     horizon_years=hz["horizon_years"])

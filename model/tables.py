@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class RawTable:
     decimal: str = "."  # ',' for the Dutch number format
     unit: str = "line"  # how ``lines`` are called in messages: 'line' or 'row'
     header_line: int = 1
+    file: Path | None = None  # the file it was read from (provenance)
 
     def error(self, message: str, line: int | None = None, field: str | None = None) -> CaseError:
         """A :class:`CaseError` at ``line`` (a value of ``lines`` or ``header_line``) of this table."""
@@ -65,6 +67,17 @@ class RawTable:
             s = s.where(~comma, s.str.replace(",", ".", regex=False))
         values = pd.to_numeric(s.where(s != "", None), errors="coerce")
         return values.where(scale == 1.0, (values * scale).round(12))  # '2,9%' -> 0.029, not 0.0289999...
+
+
+def check_readable(file: Path) -> None:
+    """One clear line for a path that cannot be read as a file: missing, a folder, no permission."""
+    name = file.name
+    if not file.exists():
+        raise CaseError(name, "file not found")
+    if file.is_dir():
+        raise CaseError(name, "is a folder, not a file")
+    if not os.access(file, os.R_OK):
+        raise CaseError(name, "cannot read: permission denied (is it locked or protected?)")
 
 
 def _decode(file: Path, data: bytes) -> str:
@@ -104,10 +117,9 @@ def _separator(text: str) -> str:
 def read_csv_table(file: Path) -> RawTable:
     """Read ``file`` as CSV in whatever dialect it was exported in (see the module doc)."""
     name = file.name
+    check_readable(file)
     try:
         data = file.read_bytes()
-    except FileNotFoundError:
-        raise CaseError(name, "file not found") from None
     except OSError as err:
         raise CaseError(name, f"cannot read: {err.strerror or err}") from None
     text = _decode(file, data)
@@ -131,7 +143,7 @@ def read_csv_table(file: Path) -> RawTable:
         raise CaseError(name, "column given twice", int(lines[keep[0]]), dup)
     frame = pd.DataFrame(body, columns=header, dtype=object)
     return RawTable(name, frame.astype(str), lines[keep[1:]], _decimal_mark(frame, sep),
-                    header_line=int(lines[keep[0]]))
+                    header_line=int(lines[keep[0]]), file=file)
 
 
 def _decimal_mark(frame: pd.DataFrame, sep: str) -> str:
@@ -168,14 +180,27 @@ def read_sheet(book: Path, sheet: str | None) -> RawTable:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    import zipfile
+
+    check_readable(book)
+    with open(book, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE container: an encrypted workbook or an old .xls
+        raise CaseError(book.name, "cannot read the workbook: it is password protected or an old .xls file; "
+                        "save it as an .xlsx workbook without a password")
+    if not head:
+        raise CaseError(book.name, "cannot read the workbook: the file is empty")
     try:
         wb = openpyxl.load_workbook(book, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise CaseError(book.name, "file not found") from None
-    except (InvalidFileException, OSError, KeyError, ValueError) as err:
+    except zipfile.BadZipFile:
+        raise CaseError(book.name, "cannot read as an .xlsx workbook: not a zip file (a CSV or other file "
+                        "with an .xlsx name?)") from None
+    except (InvalidFileException, OSError, KeyError, ValueError, TypeError, AttributeError) as err:
         raise CaseError(book.name, f"cannot read as an .xlsx workbook: {err}") from None
     try:
         names = {n.strip().lower(): n for n in wb.sheetnames}
+        if not wb.sheetnames:
+            raise CaseError(book.name, "the workbook has no sheets")
         sheet = sheet or wb.sheetnames[0]
         if sheet.lower() not in names:
             raise CaseError(book.name, f"no sheet '{sheet}' (sheets: {', '.join(wb.sheetnames)}); "
@@ -200,4 +225,4 @@ def read_sheet(book: Path, sheet: str | None) -> RawTable:
         raise CaseError(source, "column given twice", rows[0][0], dup, "row")
     body = [r[:width] + [""] * (width - len(r)) for _, r in rows[1:]]
     frame = pd.DataFrame(body, columns=header, dtype=object).astype(str)
-    return RawTable(source, frame, np.array([i for i, _ in rows[1:]], int), ".", "row", rows[0][0])
+    return RawTable(source, frame, np.array([i for i, _ in rows[1:]], int), ".", "row", rows[0][0], file=book)

@@ -7,3 +7,7 @@ class NoSolution(RuntimeError):
 
 class EngineUnavailable(RuntimeError):
     """The chosen parallel engine cannot run here (e.g. Dask is not installed)."""
+
+
+class WorkerLost(RuntimeError):
+    """A worker process of a parallel run died (killed, out of memory) and could not be replaced."""

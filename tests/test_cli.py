@@ -46,11 +46,11 @@ def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch):
 def test_force_replaces_an_existing_folder(tmp_path):
     case = copy_default(tmp_path)
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    assert run_cli(case, out) == 0
+    (out / "summary.json").write_text("{}")  # the marker, not summary.json, says dpm wrote it
     assert run_cli(case, out, "--force") == 0
-    assert not (out / "old.txt").exists()
-    assert {p.name for p in out.iterdir()} == set(OUTPUTS)
+    assert json.loads((out / "summary.json").read_text())["objectives"]
+    assert {p.name for p in out.iterdir()} == {*OUTPUTS, ".dpm-results.json"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case", "out"]
 
 

@@ -98,7 +98,8 @@ def test_national_command_writes_its_tables(small, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["national", str(folder), "--out", str(out), "--workers", "2"]) == 0
     assert {p.name for p in out.iterdir()} == {"region_summary.csv", "national_shortfall.csv", "regional_shortfall.csv",
-                                               "solidarity.csv", "execution.csv", "projection.csv", "summary.json"}
+                                               "solidarity.csv", "execution.csv", "projection.csv", "summary.json",
+                                               ".dpm-results.json"}
     short = pd.read_csv(out / "national_shortfall.csv")
     assert list(short.columns) == ["region", "type", "year", "homes", "value_eur"]
     assert short["homes"].sum() == result.shortfall["homes"].sum()
@@ -132,3 +133,32 @@ def test_dask_engine_without_dask_is_a_clear_error(small, monkeypatch, capsys):
     assert main(["national", str(folder), "--engine", "dask", "--out", str(folder.parent / "x")]) == 2
     assert "pip install -e '.[dask]'" in capsys.readouterr().err
     assert not (folder.parent / "x").exists()
+
+
+# --- a worker that dies --------------------------------------------------------------------------
+FAULT_REGIONS = REGIONS[:3]
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_worker_killed_once_is_survived_with_the_same_answer(tmp_path, monkeypatch, engine):
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    folder = _subset(tmp_path / "nl", FAULT_REGIONS)
+    case = load_case(folder)
+    reference = run_national(case, workers=1)
+    monkeypatch.setenv("DPM_TEST_KILL_WORKER", f"{FAULT_REGIONS[1]}:once")
+    monkeypatch.setenv("DPM_TEST_KILL_MARKER", str(tmp_path / "killed"))
+    result = run_national(case, engine=engine, workers=2)
+    assert (tmp_path / "killed").exists(), "the worker was not killed"
+    assert result.region_summary().equals(reference.region_summary().assign(
+        seconds=result.region_summary()["seconds"]))
+
+
+def test_a_worker_that_always_dies_is_named_and_nothing_is_written(tmp_path, monkeypatch, capsys):
+    folder = _subset(tmp_path / "nl", FAULT_REGIONS)
+    monkeypatch.setenv("DPM_TEST_KILL_WORKER", FAULT_REGIONS[2])
+    out = tmp_path / "out"
+    assert main(["national", str(folder), "--workers", "2", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and FAULT_REGIONS[2] in err[0] and "died" in err[0]
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]

@@ -24,7 +24,7 @@ def report_folder(tmp_path_factory):
 
 
 def test_run_with_report_writes_everything_in_one_folder(report_folder):
-    assert {p.name for p in report_folder.iterdir()} == {*OUTPUTS, "report.xlsx", "report.html"}
+    assert {p.name for p in report_folder.iterdir()} == {*OUTPUTS, "report.xlsx", "report.html", ".dpm-results.json"}
 
 
 def test_workbook_has_every_sheet_with_units_frozen_headers_and_formats(report_folder):

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import DEFAULT_CASE
 
+from dpm.outputs import MARKER
 from dpm.results import OUTPUTS
 
-FILES = set(OUTPUTS)
+FILES = {*OUTPUTS, MARKER}
 
 
 def _start(out: Path, *extra: str) -> subprocess.Popen:
@@ -44,7 +45,8 @@ def test_a_stop_while_writing_completes_the_folder_first(tmp_path, sig):
     replaced by a complete new one, and nothing hidden stays behind."""
     out = tmp_path / "out"
     out.mkdir()
-    (out / "old.txt").write_text("old")
+    (out / "old.txt").write_text("old")  # an earlier dpm folder: its marker lists the file
+    (out / MARKER).write_text(json.dumps({"written_by": "dpm", "files": ["old.txt"]}))
     proc = _start(out, "--force")
     deadline = time.monotonic() + 60
     while not any(p.name.startswith(".out.") for p in tmp_path.iterdir()):
