@@ -39,17 +39,15 @@ def print_region_table(run, out=None) -> None:
 
     out = out or sys.stdout
     head = ["region", *[f"unfilled {k}" for k in TYPES], "transfers", "homes moved",
-            "continuity gap (EUR mln)", "status", "seconds"]
+            "continuity gap (EUR mln)", "allocation", "solidarity", "seconds"]
     rows = []
     for c in run.components:
         o = c.objectives
-        status = ", ".join(sorted({s.status for s in c.stages}))
-        gaps = [s.mip_gap for s in c.stages if s.status == "time_limit" and s.mip_gap is not None]
-        if gaps:
-            status += f" (gap {max(gaps):.2%})"
         rows.append([" + ".join(c.regions), *[_fmt_int(o["unfilled_homes_by_type"][k]) for k in TYPES],
                      str(o["transfers"]), _fmt_int(o["homes_moved"]), f"{o['continuity_gap_eur'] / 1e6:,.1f}",
-                     status, f"{c.build_seconds + sum(s.seconds for s in c.stages):.2f}"])
+                     _stage_status(c.stages, ("continuity", "unfilled")),
+                     _stage_status(c.stages, ("transfers", "unfilled_on_relations", "homes_moved", "efficiency")),
+                     f"{c.build_seconds + sum(s.seconds for s in c.stages):.2f}"])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
     years = run.case.scenario.policy_calendar_years
@@ -57,6 +55,36 @@ def print_region_table(run, out=None) -> None:
     print(line(head), file=out)
     for r in rows:
         print(line(r), file=out)
+
+
+def _stage_status(stages, names) -> str:
+    """The worst status of the stages ``names``, with its gap when not proven: the allocation
+    (continuity, unfilled) and the solidarity plan (transfers and after) are shown apart, so
+    an efficiency gap is never read as the allocation's."""
+    from dpm.results import _worst
+
+    mine = [s for s in stages if s.name in names]
+    if not mine:
+        return "-"
+    worst = _worst(s.status for s in mine)
+    gaps = [s.mip_gap for s in mine if s.status == worst and s.mip_gap]
+    return worst + (f" (gap {max(gaps):.1%})" if gaps and worst != "optimal" else "")
+
+
+def print_tradeoff(run, out=None) -> None:
+    """One line per region: the relations needed at each unfilled limit (the trade-off curve)."""
+    out = out or sys.stdout
+    for c in run.components:
+        t = c.tradeoff
+        if t is None or t.empty or "relations" not in t:
+            continue
+        points = []
+        for r in t.dropna(subset=["relations"]).itertuples():
+            proof = "" if r.status == "optimal" else f" (bound {int(r.relations_bound)})"
+            mark = "*" if r.run_tolerance else ""
+            points.append(f"+{r.tolerance_share:.2%}{mark}: {int(r.relations)}{proof} for {_fmt_int(int(r.unfilled_homes))}")
+        print(f"Trade-off {' + '.join(c.regions)}, unfilled limit above the optimum -> fewest relations for the "
+              f"homes left unfilled (* this run): " + "; ".join(points), file=out)
 
 
 def _progress(render):
@@ -138,9 +166,11 @@ def cmd_run(args) -> int:
     case = load_case(args.case)
     out = _out_folder(args, case.name)
     _say_case_notes(case)
-    run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None)
+    run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None,
+                   tradeoff=args.tradeoff)
     _clear_progress()
     print_region_table(run)
+    print_tradeoff(run)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     extra = {}
@@ -153,7 +183,8 @@ def cmd_run(args) -> int:
         print("\nWhy homes stay unfilled:")
         for sentence in reasons:
             print(f"- {sentence}")
-    print(f"\nResults written to {out}/ ({', '.join([*OUTPUTS, *extra])}); total {run.seconds:.2f} s")
+    written = [*OUTPUTS, *(["tradeoff.csv"] if args.tradeoff else []), *extra]
+    print(f"\nResults written to {out}/ ({', '.join(written)}); total {run.seconds:.2f} s")
     if previous is not None:
         same, differ = previous.compare(out)
         if differ:
@@ -441,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--force", action="store_true", help="replace an existing --out folder")
     run.add_argument("--verbose", action="store_true", help="show the HiGHS log")
     run.add_argument("--report", action="store_true", help="also write report.xlsx and report.html")
+    run.add_argument("--tradeoff", action="store_true",
+                     help="also the trade-off curve: fewest relations at the exact unfilled optimum and at "
+                          "+0.25/0.5/1/2 %% (tradeoff.csv, one line on screen, a chart in the report)")
     run.set_defaults(func=cmd_run)
     room = sub.add_parser("room", help="investment room per corporation on its own (handreiking step 2)")
     room.add_argument("case", help="case folder or .xlsx workbook")

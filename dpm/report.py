@@ -21,7 +21,7 @@ import pandas as pd
 
 from dpm.model.scenario import TYPES
 
-SHEETS = ("projection", "allocation", "shortfall", "explanation", "diagnosis", "investment_room")
+SHEETS = ("projection", "allocation", "shortfall", "explanation", "diagnosis", "investment_room", "tradeoff")
 PERCENT = {"ltv", "solvency", "ltv_max", "solvency_min"}
 RATIO = {"icr", "icr_min"}
 COLORS = {"owner": "#2b6cb0", "others": "#38a169", "unfilled": "#e53e3e"}
@@ -120,9 +120,11 @@ def write_workbook(results: Results, path: Path) -> None:
     rows = [("case", s["case"], ""), ("unfilled homes", o["unfilled_homes"], "homes over the policy period")]
     rows += [(f"unfilled {k}", v, "homes") for k, v in o["unfilled_homes_by_type"].items()]
     rows += [("continuity gap", o["continuity_gap_eur"], "EUR"), ("transfers", o["transfers"], "relations"),
-             ("homes moved", o["homes_moved"], "homes"), ("MIP gap", s.get("mip_gap"), "fraction"),
-             ("seconds", s["seconds"], "s")]
+             ("homes moved", o["homes_moved"], "homes"), ("seconds", s["seconds"], "s")]
+    rows += [("allocation status", s.get("allocation_status", ""), "continuity and unfilled stages")]
     rows += [(f"status {stage}", status, "") for stage, status in s["status"].items()]
+    gaps = s.get("mip_gap") or {}
+    rows += [(f"gap {stage}", gap, "fraction") for stage, gap in (gaps.items() if isinstance(gaps, dict) else [])]
     rows += [("warning", w, "") for w in s.get("warnings", [])]
     _sheet(wb, "summary", pd.DataFrame(rows, columns=["item", "value", "unit"]))
     for name, frame in results.tables.items():
@@ -206,27 +208,58 @@ def opgave_chart(results: Results) -> str:
 
 
 def transfer_chart(results: Results) -> str:
-    """Who takes what from whom: arrows from the owner of the task to the executor (homes)."""
-    import networkx as nx
-
+    """Who takes what from whom, as a bipartite graph: the owners of the tasks on the left, the
+    executors on the right, one arrow per relation labelled with its homes (readable at 20+)."""
     plt = _plt()
     a = results.tables["allocation"]
     moved = a[a["origin"] != a["executor"]].groupby(["origin", "executor"])["homes"].sum()
-    g = nx.DiGraph()
-    g.add_nodes_from(sorted(set(a["origin"]) | set(a["executor"])))
+    givers = sorted({o for o, _ in moved.index})
+    takers = sorted({c for _, c in moved.index})
+    rows = max(len(givers), len(takers), 1)
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * rows + 1.6))
+    y_of = lambda names, n: {name: rows - 1 - i * (rows - 1) / max(n - 1, 1) if n > 1 else (rows - 1) / 2  # noqa: E731
+                             for i, name in enumerate(names)}
+    left, right = y_of(givers, len(givers)), y_of(takers, len(takers))
+    top = max(1, int(moved.max())) if len(moved) else 1
     for (o, c), homes in moved.items():
-        g.add_edge(o, c, homes=int(homes))
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    pos = nx.circular_layout(sorted(g.nodes))
-    widths = [1 + 6 * g.edges[e]["homes"] / max(1, moved.max()) for e in g.edges] if len(moved) else []
-    nx.draw_networkx_nodes(g, pos, ax=ax, node_color="#bee3f8", node_size=900)
-    nx.draw_networkx_labels(g, pos, ax=ax, font_size=8)
-    nx.draw_networkx_edges(g, pos, ax=ax, width=widths, edge_color=COLORS["others"], arrowsize=16,
-                           connectionstyle="arc3,rad=0.12", node_size=900)
-    nx.draw_networkx_edge_labels(g, pos, ax=ax, font_size=7, edge_labels={e: f"{g.edges[e]['homes']:,}".replace(",", " ")
-                                                                          for e in g.edges})
-    ax.set_title("Transfers: owner of the task -> executor (homes over the policy period)")
+        ax.annotate("", xy=(0.82, right[c]), xytext=(0.18, left[o]),
+                    arrowprops=dict(arrowstyle="-|>", color=COLORS["others"], lw=0.8 + 5 * homes / top, alpha=0.8))
+        ax.text(0.18 + 0.3 * 0.64, left[o] + 0.3 * (right[c] - left[o]), f"{int(homes):,}".replace(",", " "),
+                fontsize=7, ha="center", va="center", rotation=0,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    for names, pos, x, ha in ((givers, left, 0.16, "right"), (takers, right, 0.84, "left")):
+        for name in names:
+            ax.text(x, pos[name], name, ha=ha, va="center", fontsize=9,
+                    bbox=dict(boxstyle="round,pad=0.3", fc="#bee3f8", ec="#2b6cb0"))
+    ax.text(0.16, rows - 0.2, "owner of the task", ha="right", fontsize=8, color="#4a5568")
+    ax.text(0.84, rows - 0.2, "executor", ha="left", fontsize=8, color="#4a5568")
+    if not len(moved):
+        ax.text(0.5, (rows - 1) / 2, "no transfers: every corporation does its own tasks", ha="center", fontsize=9)
+    ax.set_xlim(-0.1, 1.1)
+    ax.set_ylim(-0.8, rows + 0.2)
+    ax.set_title(f"Transfers: {len(moved)} relations, owner -> executor (homes over the policy period)")
     ax.axis("off")
+    return _svg(fig)
+
+
+def tradeoff_chart(results: Results) -> str:
+    """The price of the last homes: fewest relations against the unfilled opgave allowed."""
+    plt = _plt()
+    t = results.tables["tradeoff"].dropna(subset=["relations"])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for region, rows in t.groupby("region"):
+        rows = rows.sort_values("unfilled_limit_homes")
+        ax.step(rows["unfilled_homes"], rows["relations"], where="post", marker="o", label=region)
+        proven = rows["status"] == "optimal"
+        ax.scatter(rows.loc[~proven, "unfilled_homes"], rows.loc[~proven, "relations_bound"], marker="v",
+                   color="#718096", zorder=3, label="lower bound (not proven)" if (~proven).any() else None)
+        for r in rows[rows["run_tolerance"].astype(bool)].itertuples():
+            ax.annotate("this run", (r.unfilled_homes, r.relations), textcoords="offset points", xytext=(6, 6),
+                        fontsize=8)
+    ax.set_xlabel("unfilled homes over the policy period (homes)")
+    ax.set_ylabel("transfer relations")
+    ax.set_title("Fewest relations against the unfilled opgave")
+    ax.legend(fontsize=8)
     return _svg(fig)
 
 
@@ -309,6 +342,11 @@ def write_html(results: Results, path: Path) -> None:
               "<h2>Financial ratios against the norms</h2>",
               "<p>Per corporation and year; shaded: the policy period, dashed: the norm.</p>", ratio_chart(results),
               "<h2>Transfers between corporations</h2>", transfer_chart(results)]
+    if "tradeoff" in results.tables and len(results.tables["tradeoff"]):
+        parts += ["<h2>The price of the last homes</h2>",
+                  "<p>Fewest transfer relations at the exact unfilled optimum and with a little more left unfilled "
+                  "(triangles: the proven lower bound where the search stopped at its time limit).</p>",
+                  tradeoff_chart(results)]
     if "investment_room" in results.tables:
         room = results.tables["investment_room"]
         parts += ["<h2>Investment room per corporation</h2>",

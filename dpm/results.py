@@ -29,7 +29,7 @@ OUTPUTS = ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv
            "investment_room.csv", "summary.json")
 
 STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "interrupted", "time_limit",
-                "optimal")
+                "within_tolerance", "optimal")
 
 
 def _worst(statuses) -> str:
@@ -65,9 +65,13 @@ def versions() -> dict:
 def summary(run: RunResult) -> dict:
     """summary.json: per-stage status, objectives, gap, times, versions and the effective scenario."""
     comps = run.components
-    stage_names = [s.name for s in comps[0].stages] if comps else []
+    stage_names = list(dict.fromkeys(s.name for c in comps for s in c.stages))
     objectives = [c.objectives for c in comps]
-    gaps = [s.mip_gap for c in comps for s in c.stages if s.mip_gap is not None]
+    gaps: dict[str, float] = {}  # the largest gap of each stage over the regions (no single headline gap)
+    for c in comps:
+        for s in c.stages:
+            if s.mip_gap is not None:
+                gaps[s.name] = max(gaps.get(s.name, 0.0), s.mip_gap)
     return {
         "case": run.case.name,
         "status": {name: _worst(s.status for c in comps for s in c.stages if s.name == name)
@@ -80,7 +84,10 @@ def summary(run: RunResult) -> dict:
             "transfers": sum(o["transfers"] for o in objectives),
             "homes_moved": sum(o["homes_moved"] for o in objectives),
         },
-        "mip_gap": max(gaps) if gaps else None,
+        "mip_gap": gaps,
+        "allocation_status": _worst(s.status for c in comps for s in c.stages if s.name in ("continuity", "unfilled")),
+        "tradeoff": [] if not any(c.tradeoff is not None for c in comps) else
+        pd.concat([c.tradeoff for c in comps if c.tradeoff is not None]).to_dict("records"),
         "warnings": run.warnings,
         "seconds": round(run.seconds, 3),
         "regions": [{
@@ -93,6 +100,9 @@ def summary(run: RunResult) -> dict:
         "units": {"continuity_gap_eur": "EUR, summed over corporations, years and limits",
                   "unfilled_homes": "homes over the policy period", "transfers": "transfer relations",
                   "homes_moved": "homes executed by another corporation than the owner of the task",
+                  "mip_gap": "relative gap per stage (largest over the regions): (value - bound) / value",
+                  "allocation_status": "the worst status of the continuity and unfilled stages: the status of the "
+                                       "unfilled opgave reported",
                   "objective (continuity stage)": "EUR", "objective (unfilled stage)": "weighted homes",
                   "seconds": "wall-clock seconds"},
         "versions": versions(),
@@ -243,4 +253,7 @@ def write_results(run: RunResult, out: Path, force: bool = False, on_done=None, 
                          "diagnosis.csv": run.table("diagnosis"), "investment_room.csv": run.room})
     files["summary.json"] = json_file(summary(run))
     assert tuple(files) == OUTPUTS
+    curves = [c.tradeoff for c in run.components if c.tradeoff is not None]
+    if curves:
+        files.update(table_files({"tradeoff.csv": pd.concat(curves, ignore_index=True)}))
     return write_folder(out, {**files, **(extra or {})}, force, on_done)

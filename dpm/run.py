@@ -18,8 +18,7 @@ from dpm.model.projection import LIMITS
 from dpm.model.room import investment_room
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.solvers.highs import ADVICE, HighsSolver
-from dpm.solvers.lexicographic import (LexicographicResult, NoSolution, StageReport, fix_optimum,
-                                       solve_lexicographic)
+from dpm.solvers.lexicographic import StageReport, solve_lexicographic
 
 
 @dataclass
@@ -37,6 +36,7 @@ class ComponentResult:
     warnings: list[str] = field(default_factory=list)
     explanation: pd.DataFrame | None = None  # per corporation, year and limit (dpm.explain)
     diagnosis: pd.DataFrame | None = None  # per region, type and possible taker of unfilled homes
+    tradeoff: pd.DataFrame | None = None  # fewest relations per unfilled tolerance (dpm.efficiency.tradeoff_curve)
 
     @property
     def objectives(self) -> dict:
@@ -69,7 +69,7 @@ class RunResult:
         for c in self.components:
             out += c.warnings
             for s in c.stages:
-                if s.status != "optimal":
+                if s.status not in ("optimal", "within_tolerance"):  # a tolerance stop is what was asked for
                     gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
                     advice = ADVICE.get(s.status)
                     out.append(f"{' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
@@ -141,74 +141,67 @@ def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
 
 
 def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
-                    on_stage: Callable[[str], None] | None = None) -> ComponentResult:
+                    on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
     """Solve one component lexicographically (MODEL.md 5).
 
-    A single region is solved in two steps: stages 1-2 on the small aggregate model (no task
-    split), their optima fixed in the full model, a start for stage 3 from splitting the
-    executors' totals over the origins with the finances fixed, then stage 3 on the full model.
-    Regions linked by werkgebied, and the rare case where ``min_transfer`` or ``max_partners``
-    makes the aggregate optimum unattainable, take the full model for every stage.
+    A single region: stages 1-2 on the small aggregate model (no task split), then the
+    efficiency stages on the pairs that can matter (:mod:`dpm.efficiency`), whose plan is
+    netted by construction. Regions linked by a werkgebied take the full model for every
+    stage, then the same netting of the final plan. ``tradeoff``: also the curve of fewest
+    relations against the unfilled tolerance (``ComponentResult.tradeoff``).
     """
+    from dpm.efficiency import plan, tradeoff_curve, unfilled_slack
+    from dpm.model.solidarity import transport_split
+
     opts = case.scenario["solver"]
     tol, homes_gap = opts["stage_tolerance"], opts["homes_gap"]
     start = time.perf_counter()
-    rm = build_region_model(case, regions)
-    build_seconds = time.perf_counter() - start
-    stages = rm.stages()
-    result = None
+    extra_warnings: list[str] = []
+    curve = None
     if len(regions) == 1:
-        start = time.perf_counter()
         agg = build_region_model(case, regions, aggregate=True)
-        build_seconds += time.perf_counter() - start
+        build_seconds = time.perf_counter() - start
         first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap,
                                     on_stage)
-        x = rm.lift(agg, first.x)
-        split = _split(rm, x, stages[2:], opts, verbose)
-        if split is not None:
-            solver = HighsSolver(rm.model, opts, verbose=verbose)
-            for stage in stages[:2]:
-                fix_optimum(solver, stage, stage.cost, x, tol)
-            rest = solve_lexicographic(solver, stages[2:], split, tol, homes_gap, on_stage)
-            result = LexicographicResult(first.stages + rest.stages, rest.x)
-    if result is None:
+        optimum = first.stages[1].objective
+        p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
+        rm, x, stages = p.rm, p.x, first.stages + p.stages
+        extra_warnings += p.warnings
+        if tradeoff:
+            curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
+    else:
+        rm = build_region_model(case, regions)
+        build_seconds = time.perf_counter() - start
         solver = HighsSolver(rm.model, opts, verbose=verbose)
-        result = solve_lexicographic(solver, stages, rm.start(), tol, homes_gap, on_stage)
-    projection, allocation, shortfall, transfers = _read_back(rm, result.x)
-    warnings = baseline_warnings(rm)
+        result = solve_lexicographic(solver, rm.stages(), rm.start(), tol, homes_gap, on_stage)
+        stages = result.stages
+        split = transport_split(rm, result.x[:rm.model.n_cols], opts)
+        x = split.point(rm)
+    projection, allocation, shortfall, transfers = _read_back(rm, x)
+    warnings = baseline_warnings(rm) + extra_warnings
     size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}
-    prices, price_warning = shadow_prices(rm, result.x, opts)
+    prices, price_warning = shadow_prices(rm, x, opts)
     warnings += [price_warning] if price_warning else []
     explanation = limit_table(projection, prices)
     diagnosis = diagnose(rm, shortfall, explanation)
-    return ComponentResult(regions, result.stages, size, build_seconds, projection, allocation, shortfall,
-                           transfers, warnings, explanation, diagnosis)
+    out = ComponentResult(regions, stages, size, build_seconds, projection, allocation, shortfall,
+                          transfers, warnings, explanation, diagnosis)
+    out.tradeoff = curve
+    return out
 
 
-def _split(rm: RegionModel, x: np.ndarray, stages, opts: dict, verbose: bool) -> np.ndarray | None:
-    """Split the executors' totals of ``x`` over the origins: the full model with the
-    decisions, unfilled homes and gaps fixed at ``x``, solved for ``stages`` (stage 3).
-    None if no split exists (``min_transfer`` or ``max_partners`` rule it out). It uses its own
-    HiGHS instance: its stage-3 rows must not constrain the full stage 3 that follows."""
-    solver = HighsSolver(rm.model, opts, verbose=verbose)
-    lm = rm.model
-    for name in ("decision", "unfilled", "continuity_gap"):
-        ids = lm.variables[name].ids
-        solver.fix_columns(ids, x[ids])
-    try:
-        return solve_lexicographic(solver, stages, x, opts["stage_tolerance"], opts["homes_gap"]).x
-    except NoSolution:
-        return None
 def run_case(case: Case, verbose: bool = False,
-             progress: Callable[[int, int, tuple[str, ...], str], None] | None = None) -> RunResult:
+             progress: Callable[[int, int, tuple[str, ...], str], None] | None = None,
+             tradeoff: bool = False) -> RunResult:
     """Solve every component of ``case`` (regions linked by werkgebied are solved together).
-    ``progress(i, n, regions, stage)`` is called as each stage of component i of n starts."""
+    ``progress(i, n, regions, stage)`` is called as each stage of component i of n starts;
+    ``tradeoff``: also each region's curve of relations against the unfilled tolerance."""
     start = time.perf_counter()
     run = RunResult(case)
     parts = components(case)
     for i, regions in enumerate(parts, start=1):
         on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
-        run.components.append(solve_component(case, regions, verbose, on_stage))
+        run.components.append(solve_component(case, regions, verbose, on_stage, tradeoff))
     run.room = investment_room(case)
     run.seconds = time.perf_counter() - start
     return run

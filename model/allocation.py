@@ -28,6 +28,7 @@ from dpm.model.case import Case
 from dpm.model.linear import INF, LinearModel
 from dpm.model.projection import LIMITS, Projection
 from dpm.model.scenario import TRADEABLE, TYPES
+from dpm.model.solidarity import Roles
 from dpm.solvers.lexicographic import Stage
 
 MONEY_SCALE = 1e6  # money in the model is in EUR mln, so coefficients stay in a narrow range
@@ -67,6 +68,7 @@ class RegionModel:
     moves: pd.DataFrame  # task, origin, executor, type, year, t, pair
     pairs: pd.DataFrame  # origin, executor (origin != executor)
     aggregate: bool = False  # the stage 1-2 model without task split (see build_region_model)
+    roles: Roles | None = None  # who must give / take (dpm.model.solidarity), when known
 
     # --- the stages of MODEL.md 5 ---------------------------------------------------------
     def stages(self) -> list[Stage]:
@@ -156,10 +158,11 @@ class RegionModel:
             z[:, proj.layout.start("steun_in"):proj.layout.start("steun_in") + H] = net.reshape(-1, H) * MONEY_SCALE
         return z
 
-    def complete(self, w: np.ndarray) -> np.ndarray:
+    def complete(self, w: np.ndarray, unfilled: np.ndarray | None = None) -> np.ndarray:
         """A full point from whole task splits ``w``: the unfilled homes, relations, decisions and
         continuity gaps that follow. Relations below ``min_transfer`` are dropped (their homes
-        stay unfilled), so the point satisfies every row of the model."""
+        stay unfilled), so the point satisfies every row of the model. The tasks that are not
+        split (verduurzaming) keep their unfilled homes of ``unfilled`` (per task; None: all)."""
         lm = self.model
         sc = self.case.scenario
         w = np.floor(np.maximum(w, 0.0) + 1e-6)
@@ -176,7 +179,11 @@ class RegionModel:
             if name in lm.variables:
                 x[lm.variables[name].ids] = lm.col_lower[lm.variables[name].ids]
         done = np.bincount(moves["task"], weights=w, minlength=len(self.tasks))
-        x[lm.variables["unfilled"].ids] = self.tasks["homes"].to_numpy(float) - done
+        u_ids = lm.variables["unfilled"].ids
+        x[u_ids] = self.tasks["homes"].to_numpy(float) - done
+        if unfilled is not None:
+            kept = ~self.tasks["type"].isin(TRADEABLE).to_numpy()
+            x[u_ids[kept]] = np.round(np.asarray(unfilled)[kept])
         if self.aggregate:  # executors' totals from the split; no split or relation variables
             z = self.model.variables["decision"]
             n_dec = len(z) // len(self.projection.ids)
@@ -274,7 +281,7 @@ def _add_ratio_rows(lm: LinearModel, proj: Projection, z, gap, money=None) -> No
 
 
 def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = False,
-                       steun: bool = False) -> RegionModel:
+                       steun: bool = False, roles: Roles | None = None, restrict: bool = False) -> RegionModel:
     """Build the MIP of the regions ``regions`` (one component) of ``case``.
 
     ``aggregate``: the model of stages 1 and 2, where any corporation may execute any task of
@@ -287,6 +294,10 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
     ``steun`` (MODEL.md 6): money into (``steun_in``) and out of (``steun_out``) each
     corporation's cash flow per year, in EUR mln, both >= 0 and unbounded; the caller fixes
     what it does not use. Without it, a case's input ``steun.csv`` is a fixed ``steun_in``.
+
+    ``roles`` (:mod:`dpm.model.solidarity`): the corporations that must give or take in every
+    plan; adds ``giver_cover`` and ``taker_cover`` (each is in at least one relation), and with
+    ``restrict`` builds relations only on the pairs that can matter (``Roles.allows``).
 
     Integer are the homes of each task per executor (``execute``), the unfilled homes and the
     transfer relations; a corporation's decisions (``decision``) are sums of those. (Making
@@ -311,6 +322,11 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
     moves = moves.sort_values(["origin", "type", "year", "executor"]).reset_index(drop=True)
     pairs = moves.loc[moves["origin"] != moves["executor"], ["origin", "executor"]].drop_duplicates()
     pairs = pairs.sort_values(["origin", "executor"]).reset_index(drop=True)
+    if restrict and roles is not None:
+        pairs = pairs[roles.allows(pairs)].reset_index(drop=True)
+        moves = moves.merge(pairs, on=["origin", "executor"], how="left", indicator=True)
+        moves = moves[(moves["_merge"] == "both") | (moves["origin"] == moves["executor"])]
+        moves = moves.drop(columns="_merge").reset_index(drop=True)
     pairs["pair"] = np.arange(len(pairs))
     moves = moves.merge(pairs, on=["origin", "executor"], how="left")
     moves["pair"] = moves["pair"].fillna(-1).astype(int)
@@ -407,6 +423,21 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
         lm.add_constraints("max_partners", origins,
                            [(origins.get_indexer(pairs["origin"]), y.ids, 1.0)], upper=float(max_partners))
 
+    if roles is not None:
+        _add_cover_rows(lm, pairs, y, roles)
     _add_ratio_rows(lm, proj, z, gap, money)
     return RegionModel(regions=regions, case=case, projection=proj, model=lm, tasks=tasks,
-                       moves=moves, pairs=pairs)
+                       moves=moves, pairs=pairs, roles=roles)
+
+
+def _add_cover_rows(lm: LinearModel, pairs: pd.DataFrame, y, roles: Roles) -> None:
+    """``giver_cover``: a corporation that must give is the origin of at least one relation;
+    ``taker_cover``: one that must take is the executor of at least one (MODEL.md 5, stage 3;
+    valid for every plan within the unfilled limit, see :mod:`dpm.model.solidarity`)."""
+    for name, column, members in (("giver_cover", "origin", roles.must_give),
+                                  ("taker_cover", "executor", roles.must_take)):
+        index = pd.Index([m for m in members if (pairs[column] == m).any()], name=column)
+        if len(index):
+            row = index.get_indexer(pairs[column])
+            keep = row >= 0
+            lm.add_constraints(name, index, [(row[keep], y.ids[keep], 1.0)], lower=1.0)

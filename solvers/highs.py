@@ -42,6 +42,8 @@ ADVICE = {
     "memory_limit": "the machine ran out of memory; solve fewer regions at once",
     "interrupted": "the solve was stopped",
     "error": "HiGHS refused the model; this is a bug in dpm, please report it with the case",
+    "within_tolerance": "the stage stopped at its tolerance (solver.homes_gap, solver.mip_rel_gap); set them to 0 "
+                        "for the exact optimum",
     "infeasible": "the model has a continuity gap to stay feasible; this is a bug in dpm, please report it",
 }
 
@@ -81,11 +83,13 @@ class HighsSolver:
         """``relaxed``: pass every column as continuous (the LP relaxation, for duals)."""
         self.model = model
         self.relaxed = relaxed
+        self.verbose = bool(verbose)
         self.options = {
             "output_flag": bool(verbose), "log_to_console": bool(verbose),
             "time_limit": float(options["time_limit_s"]), "mip_rel_gap": float(options["mip_rel_gap"]),
             "threads": int(options["threads"]), "random_seed": int(options["random_seed"]),
         }
+
         self.h = self._new_instance()
         self._pass(model)
         self.cost = np.zeros(model.n_cols)
@@ -124,13 +128,19 @@ class HighsSolver:
         self.n_cols += n
         return ids
 
-    def add_rows(self, lower, upper, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
-        """Append rows given as COO entries (row positions 0..n-1 within the new rows)."""
+    def add_rows(self, lower, upper, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> int:
+        """Append rows given as COO entries (row positions 0..n-1 within the new rows); returns their number."""
         lower, upper = np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float))
         order = np.lexsort((cols, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
         starts = np.searchsorted(rows, np.arange(len(lower))).astype(np.int32)
         self.h.addRows(len(lower), lower, upper, len(vals), starts, cols.astype(np.int32), vals.astype(float))
+        return len(lower)
+
+    def delete_rows(self, n: int) -> None:
+        """Remove the last ``n`` rows (added by :meth:`add_rows` for one solve)."""
+        total = self.h.getNumRow()
+        self.h.deleteRows(n, np.arange(total - n, total, dtype=np.int32))
 
     def set_objective(self, cost: np.ndarray, sense: str = "min", abs_gap: float | None = None) -> None:
         cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))])
@@ -140,6 +150,17 @@ class HighsSolver:
         self.h.setOptionValue("mip_abs_gap", self.options["mip_abs_gap"])
         self.cost = cost
         self.sense = sense
+
+    def set_integrality(self, ids: np.ndarray, integer: bool) -> None:
+        """Make columns ``ids`` integer or continuous for the solves that follow."""
+        ids = np.asarray(ids, np.int32)
+        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+        self.h.changeColsIntegrality(len(ids), ids, np.full(len(ids), kind))
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        """This solve's time limit in seconds (None: back to the solver options')."""
+        value = float(self.options["time_limit"] if seconds is None else seconds)
+        self.h.setOptionValue("time_limit", value)
 
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
         """Fix columns ``ids`` at ``values`` (both bounds)."""

@@ -28,6 +28,8 @@ class Stage:
     in_homes: bool = False
     scale: float = 1.0
     groups: np.ndarray | None = None  # fix the optimum per group of columns instead of in total
+    slack: float | None = None  # fix the optimum with this absolute slack (units of the objective) instead of the default
+    time_limit_s: float | None = None  # this stage's own time limit (None: the solver's)
     prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -50,14 +52,24 @@ class LexicographicResult:
     stages: list[StageReport] = field(default_factory=list)
     x: np.ndarray | None = None
 
-    @property
-    def status(self) -> str:
-        order = ("infeasible", "error", "time_limit")
-        worst = [s.status for s in self.stages if s.status != "optimal"]
-        for s in order:
-            if s in worst:
-                return s
-        return worst[0] if worst else "optimal"
+
+
+def honest_status(status: str, value: float, bound: float | None, integral: bool) -> tuple[str, float | None]:
+    """The status a stage may claim, and its relative gap (Labels are claims, MODEL.md 5).
+
+    ``optimal`` only when the bound proves the value: for a stage with whole values
+    (``integral``) when value - bound < 1, else when they agree to 1e-6 relative, whatever
+    HiGHS's own status says (it can report ``time_limit`` with the bound equal to the value).
+    A solve that HiGHS calls optimal because it reached its gap tolerance is
+    ``within_tolerance``; any other status (time limit, numerical trouble) stays as it is."""
+    if bound is None or not np.isfinite(bound):
+        return status, None
+    diff = max(0.0, value - bound)  # minimisation: the bound is below the value
+    gap = diff / max(1.0, abs(value))
+    proven = diff < 1.0 - 1e-6 if integral else diff <= 1e-6 * max(1.0, abs(value))
+    if proven:
+        return "optimal", 0.0
+    return ("within_tolerance" if status == "optimal" else status), gap
 
 
 def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, tolerance: float) -> None:
@@ -69,7 +81,10 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
     nz, group = nz[keep], group[keep]
     ids, row = np.unique(group, return_inverse=True)
     part = np.bincount(row, weights=cost[nz] * x[nz], minlength=len(ids))
-    slack = np.full(len(ids), 0.5) if stage.integral else tolerance * np.maximum(1.0, np.abs(part))
+    if stage.slack is not None:
+        slack = np.full(len(ids), float(stage.slack))
+    else:
+        slack = np.full(len(ids), 0.5) if stage.integral else tolerance * np.maximum(1.0, np.abs(part))
     solver.add_rows(np.full(len(ids), -np.inf), part + slack, row, nz, cost[nz])
 
 
@@ -100,16 +115,23 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         solver.set_objective(cost, abs_gap=abs_gap)
         if x is not None:
             solver.set_start(x)
+        if stage.time_limit_s is not None:
+            solver.set_time_limit(stage.time_limit_s)
+        if solver.verbose:  # label the HiGHS log that follows
+            print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         out: SolveResult = solver.solve()
+        if stage.time_limit_s is not None:
+            solver.set_time_limit(None)
         if not out.has_solution:
             advice = ADVICE.get(out.status, "")
             raise NoSolution(f"stage '{stage.name}' ended with status {out.status} after {out.seconds:.1f} s "
                              f"and no solution" + (f": {advice}" if advice else ""))
         x = out.x
         value = float(cost @ x)
+        bound = out.bound if out.bound is not None and np.isfinite(out.bound) else None
+        status, gap = honest_status(out.status, value, bound, stage.integral)
         result.stages.append(StageReport(
-            stage.name, out.status, value * stage.scale,
-            None if out.bound is None else out.bound * stage.scale, out.mip_gap, out.seconds))
+            stage.name, status, value * stage.scale, None if bound is None else bound * stage.scale, gap, out.seconds))
         fix_optimum(solver, stage, cost, x, tolerance)
     result.x = x
     return result

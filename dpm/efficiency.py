@@ -1,0 +1,317 @@
+"""Stages 3+ of a region (MODEL.md 5): the most efficient solidarity, fast and provable.
+
+After stages 1-2 on the aggregate model (continuity gap, then unfilled opgave ``U*``), the
+plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is valid):
+
+1. the unfilled limit: ``U* + slack``, slack = ``allocation.unfilled_tolerance`` x U* (or
+   ``unfilled_tolerance_homes``, whichever is larger; at least half a home). A steering group
+   sees the price of the last homes in the trade-off curve (:func:`tradeoff_curve`);
+2. the roles: who must give, who must take (LPs), and so a lower bound on the relations;
+3. totals that keep the roles (aggregate model, first solution within the limit); if none
+   exists, every pair stays allowed;
+4. ``transfers``: fewest relations on the full model of the pairs that can matter, started
+   from the transportation split of those totals. Its bound is that of the model on every
+   pair: the roles' bound when the plan meets it, else a second solve on every pair;
+5. ``unfilled_on_relations``: the least unfilled opgave on the chosen relations (never more
+   than the limit, usually ``U*`` itself), then ``homes_moved``: fewest homes moved;
+6. the reported plan is the transportation split of the final totals: netted by
+   construction, with at most as many relations.
+
+For ``balanced`` and ``cost`` step 4-5 are that stage's objective instead.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dpm.model.allocation import RegionModel, build_region_model
+from dpm.model.solidarity import Roles, role_rows, solidarity_roles, transport_split
+from dpm.solvers.errors import NoSolution
+from dpm.solvers.highs import HighsSolver
+from dpm.solvers.lexicographic import Stage, StageReport, fix_optimum, honest_status, solve_lexicographic
+
+import os
+_DEBUG = bool(os.environ.get("DPM_DEBUG"))
+TRADEOFF_SHARES = (0.0, 0.0025, 0.005, 0.01, 0.02)  # the trade-off curve's unfilled tolerances (share of U*)
+
+
+def unfilled_slack(scenario, optimum: float) -> float:
+    """Weighted homes above the unfilled optimum that the efficiency stage may use."""
+    alloc = scenario["allocation"]
+    return max(0.5, alloc["unfilled_tolerance"] * optimum, float(alloc["unfilled_tolerance_homes"]))
+
+
+@dataclass
+class Plan:
+    rm: RegionModel
+    x: np.ndarray
+    stages: list[StageReport]
+    roles: Roles
+    restricted: bool
+    limit: float  # the unfilled limit used (weighted homes)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _continuity_fix(stage: Stage, x: np.ndarray, tol: float):
+    return lambda solver: fix_optimum(solver, stage, stage.cost, x, tol)
+
+
+def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
+    nz = np.flatnonzero(cost)
+    solver.add_rows(np.array([-np.inf]), np.array([limit]), np.zeros(len(nz), int), nz, cost[nz])
+
+
+def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
+                verbose: bool = False) -> np.ndarray | None:
+    """Totals that keep the roles and leave at most ``limit`` unfilled (the first point of the
+    aggregate model HiGHS finds), or None if the roles cannot be kept within the limit: then
+    every pair stays allowed."""
+    stages = agg.stages()
+    solver = HighsSolver(agg.model, opts, verbose=verbose)
+    fix_optimum(solver, stages[0], stages[0].cost, x_agg, opts["stage_tolerance"])
+    _limit_row(solver, stages[1].cost, limit)
+    lower, upper, row, col, coef = role_rows(agg, roles)
+    solver.add_rows(lower, upper, row, col, coef)
+    # given[c,k,t] >= A - completed - unfilled: the homes of c's own tasks done by others
+    solver.set_objective(np.zeros(agg.model.n_cols))  # the first point found will do
+    out = solver.solve()
+    return out.x[:agg.model.n_cols] if out.has_solution else None
+
+
+def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) -> np.ndarray:
+    """A full point of ``rm``: the totals of ``x_totals`` split by the transportation problem."""
+    return transport_split(rm, rm.lift(agg, x_totals), opts).point(rm)
+
+
+def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4) -> np.ndarray | None:
+    """A plan on few relations by diving in the LP relaxation of the relations stage: solve
+    the LP, fix the relation with the largest LP value to 1, solve again, until the LP uses
+    no relation beyond the fixed ones (each LP takes milliseconds). Then the full model with
+    only those relations is solved in whole homes for the least unfilled opgave within the
+    limit, and for the fewest of them; if it has no solution, the relation with the next
+    largest LP value is allowed too, up to ``rounds`` times (each try a tenth of the stage's
+    time limit). With the roles' bound met, the plan is proven to need the fewest relations.
+    None: no plan found."""
+    lm = rm.model
+    y = lm.variables["transfer"].ids
+    if not len(y):
+        return None
+    lp = make_solver(rm, relaxed=True)
+    lp.set_objective(rm.stages()[2].cost)
+    chosen: list[int] = []
+    value = np.zeros(len(y))
+    for _ in range(len(y)):
+        out = lp.solve()
+        if not out.has_solution:
+            return None
+        value = out.x[y]
+        open_ = [p for p in np.argsort(-value, kind="stable") if value[p] > 1e-6 and p not in chosen]
+        if not open_:
+            break
+        chosen.append(int(open_[0]))
+        lp.fix_columns(y[[open_[0]]], np.ones(1))
+    order = [int(p) for p in np.argsort(-value, kind="stable") if p not in chosen]
+    for _ in range(rounds):
+        solver = make_solver(rm)
+        unused = np.setdiff1d(np.arange(len(y)), chosen)
+        solver.fix_columns(y[unused], np.zeros(len(unused)))
+        solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
+        solver.set_time_limit(max(1.0, 0.1 * float(opts["time_limit_s"])))
+        found = solver.solve()
+        if _DEBUG:
+            print(f"dive: {len(chosen)} relations {sorted(chosen)}: {found.status} {found.seconds:.2f}s")
+        if found.has_solution:  # fewest of these relations (a small MIP: few binaries)
+            solver.set_objective(rm.stages()[2].cost, abs_gap=0.999)
+            solver.set_start(found.x)
+            fewest = solver.solve()
+            return (fewest if fewest.has_solution else found).x[:lm.n_cols]
+        if not order:
+            return None
+        chosen.append(order.pop(0))
+    return None
+
+
+SPLIT_CONTINUOUS = not os.environ.get("DPM_SPLIT_INTEGER")
+
+
+def whole_totals(solver: HighsSolver, rm: RegionModel) -> None:
+    """Integer the homes each corporation completes per type and year (its totals) and the
+    unfilled homes, continuous the split over origins: with the relations fixed, the split is a
+    transportation problem with whole supplies and demands, so whole flows exist, and
+    :func:`transport_split` finds them for the reported plan."""
+    lm = rm.model
+    z = lm.variables["decision"]
+    build = z.index.get_level_values("slot") < rm.projection.layout.start("demolish")
+    solver.set_integrality(lm.variables["execute"].ids, False)
+    solver.set_integrality(z.ids[build], True)
+
+
+def _fix_relations(solver: HighsSolver, rm: RegionModel, x: np.ndarray) -> None:
+    """Only the relations of ``x`` may stay in use (each may still be dropped)."""
+    y = rm.model.variables["transfer"].ids
+    unused = y[np.round(x[y]) < 0.5]
+    solver.fix_columns(unused, np.zeros(len(unused)))
+
+
+def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float, slack: float,
+         verbose: bool = False, on_stage=None, stages_wanted: str = "all", hint: Plan | None = None,
+         time_limit_s: float | None = None) -> Plan:
+    """Stages 3+ of one region from the aggregate optimum ``x_agg`` (unfilled ``optimum``).
+    ``stages_wanted``: 'all', or 'transfers' (the trade-off curve: relations and the unfilled
+    opgave on them, no homes-moved stage). ``hint``: a plan within a tighter limit, a start
+    for this one (the trade-off curve). ``time_limit_s``: per stage (default
+    ``solver.efficiency_time_limit_s``)."""
+    sc = case.scenario
+    limit_s = sc["solver"]["efficiency_time_limit_s"] if time_limit_s is None else time_limit_s
+    opts = {**sc["solver"], "time_limit_s": limit_s}  # the efficiency stages' limit
+    tol = opts["stage_tolerance"]
+    limit = optimum + slack
+    agg_stages = agg.stages()
+    roles = solidarity_roles(agg, _continuity_fix(agg_stages[0], x_agg, tol), limit, opts)
+    totals = role_totals(agg, x_agg, roles, limit, opts, verbose)
+    restricted = totals is not None and bool(roles.must_give or roles.must_take)
+    rm = build_region_model(case, regions, roles=roles, restrict=restricted)
+    start = lambda: _start(rm, agg, totals if restricted else x_agg, opts)  # noqa: E731 (only when needed)
+    full = rm.stages()
+    efficiency = sc["allocation"]["efficiency"]
+
+    def solver_for(model: RegionModel, relaxed: bool = False) -> HighsSolver:
+        s = HighsSolver(model.model, opts, verbose=verbose, relaxed=relaxed)
+        if not relaxed and SPLIT_CONTINUOUS:
+            whole_totals(s, model)
+        st = model.stages()
+        fix_optimum(s, st[0], st[0].cost, model.lift(agg, x_agg), tol)
+        _limit_row(s, st[1].cost, limit)
+        return s
+
+    solver = solver_for(rm)
+    reports: list[StageReport] = []
+    if efficiency != "transfers":
+        result = solve_lexicographic(solver, full[2:], start(), tol, opts["homes_gap"], on_stage)
+        x = result.x[:rm.model.n_cols]
+        reports += result.stages
+    else:
+        transfers, moved = full[2], full[3]
+        clock = time.perf_counter()
+        dived = dive(rm, solver_for, roles, opts) if roles.must_give or roles.must_take else None
+        carried = _carry(rm, hint.rm, hint.x) if hint is not None and _fits(rm, hint) else None
+        if carried is not None and (dived is None or _relations(rm, carried) < _relations(rm, dived)):
+            dived = carried
+        if dived is not None and _relations(rm, dived) <= roles.bound:  # meets the bound: proven
+            fix_optimum(solver, transfers, transfers.cost, dived, tol)
+            x = dived
+            report = StageReport("transfers", "optimal", float(_relations(rm, dived)), float(roles.bound), 0.0,
+                                 time.perf_counter() - clock)
+        else:
+            first = solve_lexicographic(solver, [transfers], dived if dived is not None else start(), tol,
+                                        opts["homes_gap"], on_stage)
+            x = first.x
+            report = first.stages[0]
+            report.seconds += time.perf_counter() - clock - report.seconds
+        value = report.objective
+        if restricted and value > roles.bound + 0.5:
+            # the restricted model's bound is no bound of the problem: go on with every pair,
+            # from this plan, for a bound that is one (cover rows included)
+            wide = build_region_model(case, regions, roles=roles)
+            wide_solver = solver_for(wide)
+            second = solve_lexicographic(wide_solver, [wide.stages()[2]], _carry(wide, rm, x), tol,
+                                         opts["homes_gap"], on_stage)
+            rm, x, solver, restricted = wide, second.x, wide_solver, False
+            full = rm.stages()
+            moved = full[3]
+            report = StageReport("transfers", second.stages[0].status, second.stages[0].objective,
+                                 second.stages[0].bound, None, report.seconds + second.stages[0].seconds)
+        bound = float(roles.bound) if restricted else max(float(roles.bound), report.bound or 0.0)
+        status, gap = honest_status(report.status, report.objective, bound, True)
+        reports.append(StageReport("transfers", status, report.objective, bound, gap, report.seconds))
+        # the unfilled opgave on these relations; whose tasks stay unfilled; fewest homes moved
+        _fix_relations(solver, rm, x)
+        on = solve_lexicographic(solver, [Stage("unfilled_on_relations", full[1].cost, integral=full[1].integral)],
+                                 x, tol, opts["homes_gap"], on_stage)  # exact: on fixed relations it is quick
+        reports += on.stages
+        x = transport_split(rm, on.x[:rm.model.n_cols], opts, pairs=_used_pairs(rm, on.x)).point(rm)
+        if stages_wanted == "all":
+            u = rm.model.variables["unfilled"].ids
+            solver.fix_columns(u, x[u])  # the attribution just chosen: see the module doc
+            last = solve_lexicographic(solver, [moved], x, tol, opts["homes_gap"], on_stage)
+            reports += last.stages
+            x = last.x
+    x = x[:rm.model.n_cols]
+    warnings = []
+    split = transport_split(rm, x, opts, pairs=_used_pairs(rm, x) if efficiency == "transfers" else None)
+    if split.unplaced_homes:
+        warnings.append(f"{' + '.join(regions)}: {split.unplaced_homes} homes could not be moved in relations of at "
+                        f"least min_transfer = {sc['allocation']['min_transfer']} homes; they stay unfilled")
+    netted = split.point(rm)
+    if efficiency == "transfers" and _relations(rm, netted) > _relations(rm, x):  # pragma: no cover - defensive
+        netted = x
+    return Plan(rm, netted, reports, roles, restricted, limit, warnings)
+
+
+def _carry(to: RegionModel, frm: RegionModel, x: np.ndarray) -> np.ndarray:
+    """The plan ``x`` of model ``frm`` as a point of model ``to`` (same tasks, more pairs)."""
+    key = ["origin", "executor", "type", "year"]
+    w = frm.model.variables["execute"].series(x).to_numpy()
+    pos = pd.MultiIndex.from_frame(to.moves[key]).get_indexer(pd.MultiIndex.from_frame(frm.moves[key]))
+    out = np.zeros(len(to.moves))
+    out[pos] = w
+    return to.complete(out, frm.model.variables["unfilled"].series(x).to_numpy())
+
+
+def _fits(rm: RegionModel, other: Plan) -> bool:
+    """Whether every relation of ``other``'s plan is a pair of ``rm``."""
+    used = _used_pairs(other.rm, other.x)
+    return bool(pd.MultiIndex.from_frame(used[["origin", "executor"]]).isin(
+        pd.MultiIndex.from_frame(rm.pairs[["origin", "executor"]])).all())
+
+
+def _used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:
+    """The pairs whose relation ``x`` uses."""
+    return rm.pairs[np.round(rm.model.variables["transfer"].series(x[:rm.model.n_cols]).to_numpy()) > 0.5]
+
+
+def _relations(rm: RegionModel, x: np.ndarray) -> int:
+    return int(np.round(rm.model.variables["transfer"].series(x[:rm.model.n_cols]).to_numpy()).sum())
+
+
+def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float,
+                   main: Plan | None = None, verbose: bool = False) -> pd.DataFrame:
+    """Fewest relations at the exact unfilled optimum and at the tolerances of
+    :data:`TRADEOFF_SHARES`, plus the run's own tolerance (``main``, its plan): per point the
+    unfilled limit (weighted homes), the relations (with bound, status and gap) and the least
+    unfilled opgave on those relations. Each extra point has a quarter of the efficiency time
+    limit; the points go from tight to loose, each starting from the best plan of a tighter
+    limit (so the relations never rise as the limit loosens)."""
+    points = {round(max(0.5, s * optimum), 9): s for s in TRADEOFF_SHARES}
+    if main is not None:
+        points[round(main.limit - optimum, 9)] = None  # the run's own plan (replaces an equal share)
+    points = sorted(points.items())
+    rows, hint = [], None
+    limit_s = 0.25 * case.scenario["solver"]["efficiency_time_limit_s"]
+    for slack, share in points:
+        start = time.perf_counter()
+        if share is None:  # the run's own plan
+            p = main
+        else:
+            try:
+                p = plan(case, regions, agg, x_agg, optimum, slack, verbose, stages_wanted="transfers",
+                         hint=hint, time_limit_s=limit_s)
+            except NoSolution as err:
+                rows.append({"region": " + ".join(regions), "tolerance_share": share, "status": f"no solution: {err}"})
+                continue
+        if hint is None or _relations(p.rm, p.x) <= _relations(hint.rm, hint.x):
+            hint = p
+        t = next(s for s in p.stages if s.name == "transfers")
+        u = next(s for s in p.stages if s.name == "unfilled_on_relations")
+        rows.append({"region": " + ".join(regions),
+                     "tolerance_share": round(slack / optimum, 6) if share is None and optimum else share,
+                     "run_tolerance": share is None,
+                     "unfilled_limit_homes": round(optimum + (0.0 if slack <= 0.5 else slack), 1),
+                     "relations": int(round(t.objective)), "relations_bound": int(np.ceil(t.bound - 1e-6)),
+                     "status": t.status, "mip_gap": t.mip_gap,
+                     "unfilled_homes": int(round(u.objective)), "unfilled_optimum_homes": int(round(optimum)),
+                     "seconds": round(time.perf_counter() - start, 3) if share is not None else round(t.seconds, 3)})
+    return pd.DataFrame(rows)

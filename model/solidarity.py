@@ -1,0 +1,249 @@
+"""Solidarity that holds under pressure: the structure behind the efficiency stage (MODEL.md 5).
+
+A corporation's finances depend only on the homes it completes per type and year (its
+*totals*) and on its own unfilled tasks, never on whose task a home was. Three facts follow,
+and the efficiency stage is built on them:
+
+1. **Roles.** With the unfilled opgave held at its optimum (plus the scenario's
+   ``unfilled_tolerance``), some corporations *must give* (if none of their tasks may go to
+   others, the LP of stages 1-2 already leaves more unfilled) and some *must take* (if they
+   may take nothing, likewise). Each is decided by one small LP on the aggregate model
+   (:func:`solidarity_roles`). Every must-give corporation needs at least one relation, and
+   so does every must-take one: ``max(#give, #take)`` is a lower bound on the number of
+   relations of *every* plan, and the rows ``giver_cover`` / ``taker_cover`` put it into the
+   LP relaxation of the relations stage.
+2. **Pairs that can matter.** Relations are built only from corporations that need not
+   take to corporations that need not give (:meth:`Roles.allows`): a must-take corporation
+   never hands tasks away, a must-give one never takes any. When that restriction would cost
+   homes (checked on the aggregate model), every pair is allowed again.
+3. **Netting.** Flows in opposite directions between two corporations for the same type
+   and year can be netted without changing anyone's totals. :func:`transport_split`
+   splits given totals over the origins as a small fixed-charge transportation problem in
+   which each corporation, per type and year, only gives (its filled tasks beyond what it
+   completes) or only takes (what it completes beyond its own filled tasks): mutual flows
+   are impossible by construction. Every reported plan goes through it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dpm.model.linear import INF, LinearModel
+from dpm.model.scenario import TRADEABLE
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Corporations that must give or must take in every plan within the unfilled limit."""
+
+    must_give: tuple[str, ...] = ()
+    must_take: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def bound(self) -> int:
+        """Fewest relations any plan needs: each must-give and each must-take corporation is
+        in at least one relation, and a relation joins one giver and one taker."""
+        return max(len(self.must_give), len(self.must_take))
+
+    def allows(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Pairs (origin, executor) that can matter: the origin need not take, the executor need not give."""
+        return (~pairs["origin"].isin(self.must_take) & ~pairs["executor"].isin(self.must_give)).to_numpy()
+
+
+def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The terms of ``completed[c,k,t] + unfilled[c,k,t]`` per corporation, tradeable type and
+    policy year of the aggregate model ``agg``, against ``A[c,k,t]`` (its own task): a row
+    ``<= A`` says c takes nothing there, ``>= A`` that it hands nothing away.
+    Returns (index, row, col, coef, A)."""
+    proj, lm = agg.projection, agg.model
+    lay = proj.layout
+    C, P = len(proj.ids), lay.policy_years
+    n_dec = len(lm.variables["decision"]) // C
+    z_ids = lm.variables["decision"].ids.reshape(C, n_dec)
+    index = pd.MultiIndex.from_product([proj.ids, TRADEABLE, np.arange(1, P + 1)], names=["corporation_id", "type", "t"])
+    K = len(TRADEABLE)
+    slot = np.array([lay.start(f"build:{k}") for k in TRADEABLE])[None, :, None] + np.arange(P)[None, None, :]
+    z_col = z_ids[:, slot.reshape(-1)].reshape(-1)  # (corporation, type, t) order, as ``index``
+    tasks = agg.tasks[agg.tasks["type"].isin(TRADEABLE)]
+    task_row = index.get_indexer(pd.MultiIndex.from_arrays([tasks["origin"], tasks["type"], tasks["t"]]))
+    A = np.zeros(len(index))
+    np.add.at(A, task_row, tasks["homes"].to_numpy(float))
+    u_ids = lm.variables["unfilled"].ids[tasks["task"].to_numpy()]
+    row = np.concatenate([np.arange(len(index)), task_row])
+    col = np.concatenate([z_col, u_ids])
+    return index, row, col, np.ones(len(row)), A
+
+
+def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
+    """Which corporations must give and which must take in every plan that leaves at most
+    ``limit`` (weighted) homes unfilled: 2 LPs per corporation on the aggregate model
+    ``agg`` (homes continuous, so a 'must' is proven), with ``fix_rows(solver)`` adding the
+    rows that hold the earlier stages (continuity) at their optimum."""
+    import time
+
+    from dpm.solvers.highs import HighsSolver
+
+    start = time.perf_counter()
+    lm = agg.model
+    solver = HighsSolver(lm, opts, relaxed=True)
+    fix_rows(solver)
+    solver.set_objective(agg.stages()[1].cost)
+    index, row, col, coef, A = own_balance(agg)
+    corp = index.get_level_values("corporation_id")
+    give, take = [], []
+    for cid in agg.projection.ids:
+        mine = np.flatnonzero(corp == cid)
+        pos = np.full(len(index), -1)
+        pos[mine] = np.arange(len(mine))
+        keep = pos[row] >= 0
+        for sense, found in (("take", take), ("give", give)):
+            lower = np.full(len(mine), -INF) if sense == "take" else A[mine]
+            upper = A[mine] if sense == "take" else np.full(len(mine), INF)
+            n = solver.add_rows(lower, upper, pos[row[keep]], col[keep], coef[keep])
+            out = solver.solve()
+            solver.delete_rows(n)
+            value = out.objective if out.has_solution and out.status == "optimal" else INF
+            if value > limit + 1e-6 * max(1.0, limit):
+                found.append(cid)
+    return Roles(tuple(give), tuple(take), time.perf_counter() - start)
+
+
+def role_rows(agg, roles: Roles) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (lower, upper, row, col, coef) for the aggregate model that make its totals keep
+    the roles: a must-take corporation hands nothing away, a must-give one takes nothing."""
+    index, row, col, coef, A = own_balance(agg)
+    corp = index.get_level_values("corporation_id")
+    lower = np.where(corp.isin(roles.must_take), A, -INF)
+    upper = np.where(corp.isin(roles.must_give), A, INF)
+    return lower, upper, row, col, coef
+
+
+@dataclass
+class Split:
+    """Whole homes per move of the full model and unfilled homes per task, from given totals."""
+
+    w: np.ndarray  # homes per row of RegionModel.moves
+    u: np.ndarray  # unfilled homes per row of RegionModel.tasks
+    relations: int
+    homes_moved: int
+    status: str  # of the relations stage of the transportation problem
+    unplaced_homes: int = 0  # homes left out because no relation could carry min_transfer
+
+    def point(self, rm) -> np.ndarray:
+        """The full point of ``rm`` of this split (decisions, relations and gaps follow)."""
+        return rm.complete(self.w, self.u)
+
+
+# Types whose unfilled homes may be attributed to any origin of the region: leaving a nieuwbouw
+# or flex home of o unfilled rather than one of o' changes nobody's finances. (A sloop-nieuwbouw
+# home left unfilled keeps its owner's homes standing, so its attribution stays as it is.)
+FREE_ATTRIBUTION = ("nieuwbouw", "flex")
+
+
+def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = None,
+                    pairs: pd.DataFrame | None = None) -> Split:
+    """Split the totals of the full-model point ``x`` over the origins (MODEL.md 5, stage 3):
+    the homes each corporation completes per type and year, and the unfilled homes per region,
+    type and year, are kept; decided are who completes whose task and whose nieuwbouw and
+    flex tasks stay unfilled. Lexicographic: fewest relations, then fewest homes moved, as a
+    small fixed-charge transportation problem on ``pairs`` (default: ``rm.pairs``), each relation
+    carrying at least ``min_transfer`` homes (if no split can, the homes of the relations
+    below it stay unfilled: ``unplaced_homes``). A corporation completes its own tasks first,
+    so per type and year it either gives or takes: mutual flows cannot occur."""
+    from dpm.solvers.errors import NoSolution
+    from dpm.solvers.highs import HighsSolver
+    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+
+    proj, lay = rm.projection, rm.projection.layout
+    time_limit_s = float(opts["time_limit_s"] if time_limit_s is None else time_limit_s)
+    region_of = rm.case.corporations["region"]
+    z = rm.decisions(x)
+    u_given = np.round(rm.model.variables["unfilled"].series(x).to_numpy())
+    tasks = rm.tasks.assign(unfilled=u_given)
+    split_tasks = tasks[tasks["type"].isin(TRADEABLE)]
+    cell = ["corporation_id", "type", "t"]
+    done = pd.DataFrame({  # the homes each corporation completes, per type and year
+        "corporation_id": np.repeat(proj.ids, len(TRADEABLE) * lay.policy_years),
+        "type": np.tile(np.repeat(TRADEABLE, lay.policy_years), len(proj.ids)),
+        "t": np.tile(np.arange(1, lay.policy_years + 1), len(proj.ids) * len(TRADEABLE))})
+    done["homes"] = np.round(z[:, :len(TRADEABLE) * lay.policy_years].reshape(-1))
+    done["region"] = done["corporation_id"].map(region_of).to_numpy()
+    done = done[done["homes"] > 0].reset_index(drop=True)
+    supply = split_tasks.rename(columns={"origin": "corporation_id"}).reset_index(drop=True)
+    supply["free"] = supply["type"].isin(FREE_ATTRIBUTION).to_numpy()
+    # candidate moves: (origin task, executor cell) of the same type and year along allowed pairs
+    own = supply[cell + ["task"]].merge(done[cell].reset_index().rename(columns={"index": "cell"}), on=cell)
+    flows = supply[["corporation_id", "type", "t", "task"]].rename(columns={"corporation_id": "origin"}).merge(
+        done[cell].reset_index().rename(columns={"index": "cell", "corporation_id": "executor"}), on=["type", "t"])
+    flows = flows.merge((rm.pairs if pairs is None else pairs)[["origin", "executor"]], on=["origin", "executor"])
+    pairs = flows[["origin", "executor"]].drop_duplicates().sort_values(["origin", "executor"]).reset_index(drop=True)
+    pair_of = pd.MultiIndex.from_frame(pairs).get_indexer(pd.MultiIndex.from_frame(flows[["origin", "executor"]]))
+    A = supply["homes"].to_numpy(float)
+    least = _least_transfer(rm, pairs)
+    task_pos = pd.Series(np.arange(len(supply)), index=supply["task"].to_numpy())
+
+    def model(with_least: bool) -> LinearModel:
+        lm = LinearModel()
+        o = lm.add_variables("own", pd.MultiIndex.from_frame(own[["corporation_id", "type", "t"]]),
+                             upper=np.minimum(A[task_pos[own["task"]].to_numpy()], done["homes"].to_numpy()[own["cell"]]),
+                             integer=True)
+        cap = np.minimum(A[task_pos[flows["task"]].to_numpy()], done["homes"].to_numpy()[flows["cell"]])
+        f = lm.add_variables("flow", pd.MultiIndex.from_frame(flows[["origin", "executor", "type", "t"]]),
+                             upper=cap, integer=True)
+        u_fix = supply["unfilled"].to_numpy(float)
+        u = lm.add_variables("unfilled", pd.MultiIndex.from_frame(supply[["corporation_id", "type", "t"]]),
+                             lower=np.where(supply["free"], 0.0, u_fix), upper=np.where(supply["free"], A, u_fix),
+                             integer=True)
+        y = lm.add_variables("relation", pd.MultiIndex.from_frame(pairs), upper=1.0, integer=True)
+        n_task = len(supply)
+        lm.add_constraints("task_balance", u.index, [  # own + given + unfilled = the task
+            (task_pos[own["task"]].to_numpy(), o.ids, 1.0), (task_pos[flows["task"]].to_numpy(), f.ids, 1.0),
+            (np.arange(n_task), u.ids, 1.0)], lower=A, upper=A)
+        lm.add_constraints("completed_balance", pd.MultiIndex.from_frame(done[cell]), [  # own + taken = completed
+            (own["cell"].to_numpy(), o.ids, 1.0), (flows["cell"].to_numpy(), f.ids, 1.0)],
+            lower=done["homes"].to_numpy(float), upper=done["homes"].to_numpy(float))
+        groups = supply.groupby(["region", "type", "t"]).ngroup().to_numpy()  # unfilled per region, type, year kept
+        totals = np.bincount(groups, weights=u_fix)
+        lm.add_constraints("unfilled_kept", pd.RangeIndex(len(totals), name="group"), [(groups, u.ids, 1.0)],
+                           lower=totals, upper=totals)
+        n = len(flows)
+        lm.add_constraints("relation_link", f.index,
+                           [(np.arange(n), f.ids, 1.0), (np.arange(n), y.ids[pair_of], -cap)], upper=0.0)
+        if with_least and len(pairs):
+            lm.add_constraints("min_transfer", y.index,
+                               [(pair_of, f.ids, 1.0), (np.arange(len(pairs)), y.ids, -least)], lower=0.0)
+        return lm
+
+    for with_least in (True, False):
+        lm = model(with_least)
+        stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
+                  Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True)]
+        try:
+            result = solve_lexicographic(HighsSolver(lm, {**opts, "time_limit_s": time_limit_s}), stages, None)
+            break
+        except NoSolution:
+            continue
+    else:  # pragma: no cover - without min_transfer the transportation problem always has a solution
+        raise RuntimeError("the transportation problem of the split has no solution")
+    sol = {name: np.round(lm.variables[name].series(result.x).to_numpy()) for name in ("own", "flow", "unfilled")}
+    flow = sol["flow"]
+    per_pair = np.bincount(pair_of, weights=flow, minlength=len(pairs))
+    small = (per_pair > 0) & (per_pair < least)
+    unplaced = int(per_pair[small].sum())  # min_transfer cannot be met: those homes stay unfilled
+    flow[small[pair_of]] = 0.0
+    w = np.zeros(len(rm.moves))
+    m_key = pd.MultiIndex.from_arrays([rm.moves["task"], rm.moves["executor"]])
+    w[m_key.get_indexer(pd.MultiIndex.from_arrays([flows["task"], flows["executor"]]))] = flow
+    w[m_key.get_indexer(pd.MultiIndex.from_arrays([own["task"], own["corporation_id"]]))] = sol["own"]
+    u_out = u_given.copy()
+    u_out[supply["task"].to_numpy()] = sol["unfilled"]
+    return Split(w, u_out, int(((per_pair > 0) & ~small).sum()), int(flow.sum()), result.stages[0].status, unplaced)
+
+
+def _least_transfer(rm, pairs: pd.DataFrame) -> np.ndarray:
+    """Homes a relation must carry: min_transfer, or all of the origin's tradeable task if less."""
+    total = rm.tasks[rm.tasks["type"].isin(TRADEABLE)].groupby("origin")["homes"].sum()
+    return np.minimum(rm.case.scenario["allocation"]["min_transfer"], pairs["origin"].map(total).to_numpy(float))
