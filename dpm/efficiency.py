@@ -86,14 +86,15 @@ def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) 
     return transport_split(rm, rm.lift(agg, x_totals), opts).point(rm)
 
 
-def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4) -> np.ndarray | None:
+def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
+         max_lps: int = 40) -> np.ndarray | None:
     """A plan on few relations by diving in the LP relaxation of the relations stage: solve
     the LP, fix the relation with the largest LP value to 1, solve again, until the LP uses
     no relation beyond the fixed ones (each LP takes milliseconds). Then the full model with
     only those relations is solved in whole homes for the least unfilled opgave within the
     limit, and for the fewest of them; if it has no solution, the relation with the next
-    largest LP value is allowed too, up to ``rounds`` times (each try a tenth of the stage's
-    time limit). With the roles' bound met, the plan is proven to need the fewest relations.
+    largest LP value is allowed too, up to ``rounds`` times (each try at most
+    :data:`DIVE_NODES` nodes, so that the plan does not depend on the machine's speed). With the roles' bound met, the plan is proven to need the fewest relations.
     None: no plan found."""
     lm = rm.model
     y = lm.variables["transfer"].ids
@@ -101,25 +102,33 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         return None
     lp = make_solver(rm, relaxed=True)
     lp.set_objective(rm.stages()[2].cost)
+    lp.set_time_limit(0.1 * float(opts["time_limit_s"]))  # large regions: the LP itself can be slow
     chosen: list[int] = []
     value = np.zeros(len(y))
-    for _ in range(len(y)):
+    for step in range(max_lps):
         out = lp.solve()
         if not out.has_solution:
             return None
         value = out.x[y]
-        open_ = [p for p in np.argsort(-value, kind="stable") if value[p] > 1e-6 and p not in chosen]
+        open_ = [int(p) for p in np.argsort(-value, kind="stable") if value[p] > 1e-6 and p not in chosen]
         if not open_:
             break
-        chosen.append(int(open_[0]))
-        lp.fix_columns(y[[open_[0]]], np.ones(1))
+        # fix the largest; with many open relations, every one the LP already half pays for
+        pick = [p for p in open_ if value[p] >= 0.5] if len(open_) > 8 else []
+        pick = pick or open_[:1]
+        chosen += pick
+        lp.fix_columns(y[pick], np.ones(len(pick)))
+    else:  # out of LP solves: the relations the last LP still uses join the chosen ones
+        chosen += [int(p) for p in np.flatnonzero(value > 1e-6) if p not in chosen]
+    if _DEBUG:
+        print(f"dive: {step + 1} LPs, {len(chosen)} relations chosen")
     order = [int(p) for p in np.argsort(-value, kind="stable") if p not in chosen]
     for _ in range(rounds):
         solver = make_solver(rm)
         unused = np.setdiff1d(np.arange(len(y)), chosen)
         solver.fix_columns(y[unused], np.zeros(len(unused)))
         solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
-        solver.set_time_limit(max(1.0, 0.1 * float(opts["time_limit_s"])))
+        solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
         found = solver.solve()
         if _DEBUG:
             print(f"dive: {len(chosen)} relations {sorted(chosen)}: {found.status} {found.seconds:.2f}s")
@@ -135,6 +144,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
 
 
 SPLIT_CONTINUOUS = not os.environ.get("DPM_SPLIT_INTEGER")
+DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
 
 
 def whole_totals(solver: HighsSolver, rm: RegionModel) -> None:
@@ -166,7 +176,8 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     ``solver.efficiency_time_limit_s``)."""
     sc = case.scenario
     limit_s = sc["solver"]["efficiency_time_limit_s"] if time_limit_s is None else time_limit_s
-    opts = {**sc["solver"], "time_limit_s": limit_s}  # the efficiency stages' limit
+    # the efficiency stages' limit; one thread, so that the plan is the same whatever [solver] threads says
+    opts = {**sc["solver"], "time_limit_s": limit_s, "threads": 1}
     tol = opts["stage_tolerance"]
     limit = optimum + slack
     agg_stages = agg.stages()
@@ -196,7 +207,9 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     else:
         transfers, moved = full[2], full[3]
         clock = time.perf_counter()
-        dived = dive(rm, solver_for, roles, opts) if roles.must_give or roles.must_take else None
+        if on_stage is not None:
+            on_stage("transfers")
+        dived = dive(rm, solver_for, roles, opts)
         carried = _carry(rm, hint.rm, hint.x) if hint is not None and _fits(rm, hint) else None
         if carried is not None and (dived is None or _relations(rm, carried) < _relations(rm, dived)):
             dived = carried
@@ -205,9 +218,11 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
             x = dived
             report = StageReport("transfers", "optimal", float(_relations(rm, dived)), float(roles.bound), 0.0,
                                  time.perf_counter() - clock)
-        else:
+        else:  # half the time on the pairs that can matter, half (if needed) on every pair
+            solver.set_time_limit(0.5 * float(opts["time_limit_s"]))
             first = solve_lexicographic(solver, [transfers], dived if dived is not None else start(), tol,
                                         opts["homes_gap"], on_stage)
+            solver.set_time_limit(None)
             x = first.x
             report = first.stages[0]
             report.seconds += time.perf_counter() - clock - report.seconds
@@ -217,8 +232,10 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
             # from this plan, for a bound that is one (cover rows included)
             wide = build_region_model(case, regions, roles=roles)
             wide_solver = solver_for(wide)
+            wide_solver.set_time_limit(0.5 * float(opts["time_limit_s"]))
             second = solve_lexicographic(wide_solver, [wide.stages()[2]], _carry(wide, rm, x), tol,
                                          opts["homes_gap"], on_stage)
+            wide_solver.set_time_limit(None)
             rm, x, solver, restricted = wide, second.x, wide_solver, False
             full = rm.stages()
             moved = full[3]

@@ -21,7 +21,8 @@ import pandas as pd
 
 from dpm.model.scenario import TYPES
 
-SHEETS = ("projection", "allocation", "shortfall", "explanation", "diagnosis", "investment_room", "tradeoff")
+SHEETS = ("projection", "allocation", "shortfall", "explanation", "diagnosis", "investment_room")
+OPTIONAL_SHEETS = ("tradeoff",)  # written by 'dpm run --tradeoff' only
 PERCENT = {"ltv", "solvency", "ltv_max", "solvency_min"}
 RATIO = {"icr", "icr_min"}
 COLORS = {"owner": "#2b6cb0", "others": "#38a169", "unfilled": "#e53e3e"}
@@ -42,7 +43,8 @@ class Results:
                    if not (folder / f).exists()]
         if missing:
             raise FileNotFoundError(f"{folder} is not a results folder of 'dpm run' (no {', '.join(missing)})")
-        tables = {name: pd.read_csv(folder / f"{name}.csv") for name in SHEETS if (folder / f"{name}.csv").exists()}
+        tables = {name: pd.read_csv(folder / f"{name}.csv") for name in (*SHEETS, *OPTIONAL_SHEETS)
+                  if (folder / f"{name}.csv").exists()}
         return cls(folder, tables, json.loads((folder / "summary.json").read_text(encoding="utf-8")))
 
     @property

@@ -18,7 +18,7 @@ from dpm.model.projection import LIMITS
 from dpm.model.room import investment_room
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.solvers.highs import ADVICE, HighsSolver
-from dpm.solvers.lexicographic import StageReport, solve_lexicographic
+from dpm.solvers.lexicographic import NoSolution, StageReport, solve_lexicographic
 
 
 @dataclass
@@ -158,25 +158,31 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     start = time.perf_counter()
     extra_warnings: list[str] = []
     curve = None
+    p = None
     if len(regions) == 1:
         agg = build_region_model(case, regions, aggregate=True)
         build_seconds = time.perf_counter() - start
         first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap,
                                     on_stage)
         optimum = first.stages[1].objective
-        p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
-        rm, x, stages = p.rm, p.x, first.stages + p.stages
-        extra_warnings += p.warnings
-        if tradeoff:
-            curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
-    else:
+        try:
+            p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
+        except NoSolution:  # min_transfer or max_partners rule out every plan near the aggregate optimum
+            extra_warnings.append(f"{' + '.join(regions)}: min_transfer or max_partners rule out the allocation of "
+                                  "the aggregate model; every stage was solved on the full model")
+        else:
+            rm, x, stages = p.rm, p.x, first.stages + p.stages
+            extra_warnings += p.warnings
+            if tradeoff:
+                curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
+    if p is None:
+        clock = time.perf_counter()
         rm = build_region_model(case, regions)
-        build_seconds = time.perf_counter() - start
+        build_seconds = time.perf_counter() - clock + (build_seconds if len(regions) == 1 else 0.0)
         solver = HighsSolver(rm.model, opts, verbose=verbose)
         result = solve_lexicographic(solver, rm.stages(), rm.start(), tol, homes_gap, on_stage)
         stages = result.stages
-        split = transport_split(rm, result.x[:rm.model.n_cols], opts)
-        x = split.point(rm)
+        x = transport_split(rm, result.x[:rm.model.n_cols], opts).point(rm)
     projection, allocation, shortfall, transfers = _read_back(rm, x)
     warnings = baseline_warnings(rm) + extra_warnings
     size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}

@@ -49,8 +49,12 @@ class Roles:
         return max(len(self.must_give), len(self.must_take))
 
     def allows(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Pairs (origin, executor) that can matter: the origin need not take, the executor need not give."""
-        return (~pairs["origin"].isin(self.must_take) & ~pairs["executor"].isin(self.must_give)).to_numpy()
+        """Pairs (origin, executor) that can matter: the origin need not take, the executor need not
+        give. (A corporation that must do both, e.g. give nieuwbouw and take flex, stays free.)"""
+        both = set(self.must_give) & set(self.must_take)
+        only_take = [c for c in self.must_take if c not in both]
+        only_give = [c for c in self.must_give if c not in both]
+        return (~pairs["origin"].isin(only_take) & ~pairs["executor"].isin(only_give)).to_numpy()
 
 
 def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -116,8 +120,9 @@ def role_rows(agg, roles: Roles) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     the roles: a must-take corporation hands nothing away, a must-give one takes nothing."""
     index, row, col, coef, A = own_balance(agg)
     corp = index.get_level_values("corporation_id")
-    lower = np.where(corp.isin(roles.must_take), A, -INF)
-    upper = np.where(corp.isin(roles.must_give), A, INF)
+    both = set(roles.must_give) & set(roles.must_take)
+    lower = np.where(corp.isin(roles.must_take) & ~corp.isin(both), A, -INF)
+    upper = np.where(corp.isin(roles.must_give) & ~corp.isin(both), A, INF)
     return lower, upper, row, col, coef
 
 
@@ -217,18 +222,28 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
                                [(pair_of, f.ids, 1.0), (np.arange(len(pairs)), y.ids, -least)], lower=0.0)
         return lm
 
-    for with_least in (True, False):
-        lm = model(with_least)
-        stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
-                  Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True)]
-        try:
-            result = solve_lexicographic(HighsSolver(lm, {**opts, "time_limit_s": time_limit_s}), stages, None)
-            break
-        except NoSolution:
-            continue
-    else:  # pragma: no cover - without min_transfer the transportation problem always has a solution
-        raise RuntimeError("the transportation problem of the split has no solution")
-    sol = {name: np.round(lm.variables[name].series(result.x).to_numpy()) for name in ("own", "flow", "unfilled")}
+    # 1. without relations: a transportation problem (its matrix is totally unimodular), so the
+    #    simplex vertex is whole; it always exists, since the totals come from a feasible plan
+    lm = model(with_least=False)
+    lp = HighsSolver(lm, opts, relaxed=True)
+    lp.fix_columns(lm.variables["relation"].ids, np.ones(len(pairs)))
+    lp.set_objective(lm.cost({"flow": 1.0}))
+    first = lp.solve()
+    if not first.has_solution:  # pragma: no cover - the totals of a feasible plan always split
+        raise RuntimeError(f"the transportation problem of the split ended with status {first.status}")
+    x0 = np.round(first.x)
+    x0[lm.variables["relation"].ids] = (np.bincount(pair_of, weights=x0[lm.variables["flow"].ids],
+                                                    minlength=len(pairs)) > 0).astype(float)
+    # 2. fewest relations (each of at least min_transfer homes), then fewest homes moved, from there
+    lm = model(with_least=True)
+    stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
+              Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True)]
+    try:
+        result = solve_lexicographic(HighsSolver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
+        x_best, status = result.x, result.stages[0].status
+    except NoSolution:  # no split meets min_transfer in time: the whole transportation split
+        x_best, status = x0, "time_limit"
+    sol = {name: np.round(lm.variables[name].series(x_best).to_numpy()) for name in ("own", "flow", "unfilled")}
     flow = sol["flow"]
     per_pair = np.bincount(pair_of, weights=flow, minlength=len(pairs))
     small = (per_pair > 0) & (per_pair < least)
@@ -240,7 +255,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     w[m_key.get_indexer(pd.MultiIndex.from_arrays([own["task"], own["corporation_id"]]))] = sol["own"]
     u_out = u_given.copy()
     u_out[supply["task"].to_numpy()] = sol["unfilled"]
-    return Split(w, u_out, int(((per_pair > 0) & ~small).sum()), int(flow.sum()), result.stages[0].status, unplaced)
+    return Split(w, u_out, int(((per_pair > 0) & ~small).sum()), int(flow.sum()), status, unplaced)
 
 
 def _least_transfer(rm, pairs: pd.DataFrame) -> np.ndarray:

@@ -157,6 +157,11 @@ class HighsSolver:
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         self.h.changeColsIntegrality(len(ids), ids, np.full(len(ids), kind))
 
+    def set_node_limit(self, nodes: int | None) -> None:
+        """Stop a MIP solve after ``nodes`` branch-and-bound nodes (None: no limit). Unlike a time
+        limit, the result does not depend on the machine's speed."""
+        self.h.setOptionValue("mip_max_nodes", int(nodes) if nodes is not None else 2**31 - 1)
+
     def set_time_limit(self, seconds: float | None) -> None:
         """This solve's time limit in seconds (None: back to the solver options')."""
         value = float(self.options["time_limit"] if seconds is None else seconds)

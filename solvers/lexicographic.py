@@ -54,16 +54,20 @@ class LexicographicResult:
 
 
 
+TRUSTED = ("optimal", "time_limit", "iteration_limit", "solution_limit", "interrupted")  # HiGHS's bound holds
+
+
 def honest_status(status: str, value: float, bound: float | None, integral: bool) -> tuple[str, float | None]:
     """The status a stage may claim, and its relative gap (Labels are claims, MODEL.md 5).
 
     ``optimal`` only when the bound proves the value: for a stage with whole values
     (``integral``) when value - bound < 1, else when they agree to 1e-6 relative, whatever
-    HiGHS's own status says (it can report ``time_limit`` with the bound equal to the value).
+    HiGHS's own status says (it can report ``time_limit`` with the bound equal to the value),
+    unless HiGHS reported numerical trouble (then its bound is not trusted).
     A solve that HiGHS calls optimal because it reached its gap tolerance is
     ``within_tolerance``; any other status (time limit, numerical trouble) stays as it is."""
-    if bound is None or not np.isfinite(bound):
-        return status, None
+    if bound is None or not np.isfinite(bound) or status not in TRUSTED:
+        return status, None if bound is None or not np.isfinite(bound) else max(0.0, value - bound) / max(1.0, abs(value))
     diff = max(0.0, value - bound)  # minimisation: the bound is below the value
     gap = diff / max(1.0, abs(value))
     proven = diff < 1.0 - 1e-6 if integral else diff <= 1e-6 * max(1.0, abs(value))

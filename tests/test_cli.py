@@ -13,18 +13,30 @@ from dpm.results import OUTPUTS
 
 
 def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
+    """A limit of 0 s stops the unfilled stage at its first point, deterministically: it says
+    time_limit (never optimal), with its gap when HiGHS has a bound, and the warning says so."""
     case = copy_default(tmp_path)
-    (case / "scenario.toml").write_text("base_year = 2025\n[solver]\ntime_limit_s = 0.2\n")
+    (case / "scenario.toml").write_text("base_year = 2025\n[solver]\ntime_limit_s = 0.0\n")
     out = tmp_path / "out"
     assert run_cli(case, out) == 0
     summary = json.loads((out / "summary.json").read_text())
-    stages = summary["regions"][0]["stages"]
-    limited = [s for s in stages if s["status"] == "time_limit"]
-    assert limited, "a 0.2 s limit stops some stage of the default case"
-    assert all(s["mip_gap"] is not None and s["mip_gap"] > 0 for s in limited)
-    assert "time_limit" in summary["status"].values()
-    err = capsys.readouterr().err
-    assert "stopped with status time_limit, MIP gap" in err
+    stages = {s["stage"]: s for s in summary["regions"][0]["stages"]}
+    assert stages["unfilled"]["status"] == "time_limit"
+    gap = stages["unfilled"]["mip_gap"]
+    assert (gap is None and stages["unfilled"]["bound"] is None) or gap > 0
+    assert summary["allocation_status"] == "time_limit"
+    assert "stopped with status time_limit" in capsys.readouterr().err
+
+
+def test_honest_status_labels():
+    """optimal only when the bound proves the value; a tolerance stop is within_tolerance."""
+    from dpm.solvers.lexicographic import honest_status
+    assert honest_status("time_limit", 12.0, 11.2, integral=True) == ("optimal", 0.0)  # HiGHS: limit, gap < 1 home
+    assert honest_status("optimal", 12.0, 11.0, integral=True) == ("within_tolerance", 1 / 12)
+    assert honest_status("time_limit", 20.0, 15.0, integral=True) == ("time_limit", 0.25)
+    assert honest_status("optimal", 5.0, 5.0 - 1e-9, integral=False) == ("optimal", 0.0)
+    assert honest_status("numerical_trouble", 5.0, 5.0, integral=True)[0] == "numerical_trouble"
+    assert honest_status("time_limit", 5.0, None, integral=True) == ("time_limit", None)
 
 
 def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch):
@@ -125,6 +137,7 @@ def test_numerical_trouble_with_a_solution_is_reported_not_hidden(tmp_path, caps
     out = tmp_path / "out"
     assert run_cli(_small_case(tmp_path), out) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["status"].values()) == {"numerical_trouble"}
+    assert summary["status"]["continuity"] == summary["status"]["unfilled"] == "numerical_trouble"
+    assert set(summary["status"].values()) <= {"numerical_trouble", "optimal"}  # 'optimal': proven by the roles' bound
     assert any("status numerical_trouble" in w and "lost numerical accuracy" in w for w in summary["warnings"])
     assert "warning: R: stage 'continuity' stopped with status numerical_trouble" in capsys.readouterr().err
