@@ -94,7 +94,8 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     only those relations is solved in whole homes for the least unfilled opgave within the
     limit, and for the fewest of them; if it has no solution, the relation with the next
     largest LP value is allowed too, up to ``rounds`` times (each try at most
-    :data:`DIVE_NODES` nodes, so that the plan does not depend on the machine's speed). With the roles' bound met, the plan is proven to need the fewest relations.
+    :data:`DIVE_NODES` nodes, so that the plan does not depend on the machine's speed, and a
+    quarter of the stage's time limit as a safety net). With the roles' bound met, the plan is proven to need the fewest relations.
     None: no plan found."""
     lm = rm.model
     y = lm.variables["transfer"].ids
@@ -129,6 +130,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         solver.fix_columns(y[unused], np.zeros(len(unused)))
         solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
         solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
+        solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
         found = solver.solve()
         if _DEBUG:
             print(f"dive: {len(chosen)} relations {sorted(chosen)}: {found.status} {found.seconds:.2f}s")

@@ -144,11 +144,13 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
                     on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
     """Solve one component lexicographically (MODEL.md 5).
 
-    A single region: stages 1-2 on the small aggregate model (no task split), then the
-    efficiency stages on the pairs that can matter (:mod:`dpm.efficiency`), whose plan is
-    netted by construction. Regions linked by a werkgebied take the full model for every
-    stage, then the same netting of the final plan. ``tradeoff``: also the curve of fewest
-    relations against the unfilled tolerance (``ComponentResult.tradeoff``).
+    Stages 1-2 on the small aggregate model (no task split; regions linked by a werkgebied
+    with the homes each executor completes per region), then the efficiency stages on the
+    pairs that can matter (:mod:`dpm.efficiency`), whose plan is netted by construction. In the
+    rare case that ``min_transfer`` or ``max_partners`` rule out every plan near the aggregate
+    optimum, every stage is solved on the full model, and its plan netted the same way.
+    ``tradeoff``: also the curve of fewest relations against the unfilled tolerance
+    (``ComponentResult.tradeoff``).
     """
     from dpm.efficiency import plan, tradeoff_curve, unfilled_slack
     from dpm.model.solidarity import transport_split
@@ -159,26 +161,25 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     extra_warnings: list[str] = []
     curve = None
     p = None
-    if len(regions) == 1:
-        agg = build_region_model(case, regions, aggregate=True)
-        build_seconds = time.perf_counter() - start
-        first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap,
-                                    on_stage)
-        optimum = first.stages[1].objective
-        try:
-            p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
-        except NoSolution:  # min_transfer or max_partners rule out every plan near the aggregate optimum
-            extra_warnings.append(f"{' + '.join(regions)}: min_transfer or max_partners rule out the allocation of "
-                                  "the aggregate model; every stage was solved on the full model")
-        else:
-            rm, x, stages = p.rm, p.x, first.stages + p.stages
-            extra_warnings += p.warnings
-            if tradeoff:
-                curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
+    agg = build_region_model(case, regions, aggregate=True)
+    build_seconds = time.perf_counter() - start
+    first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap,
+                                on_stage)
+    optimum = first.stages[1].objective
+    try:
+        p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
+    except NoSolution:  # min_transfer or max_partners rule out every plan near the aggregate optimum
+        extra_warnings.append(f"{' + '.join(regions)}: min_transfer or max_partners rule out the allocation of "
+                              "the aggregate model; every stage was solved on the full model")
+    else:
+        rm, x, stages = p.rm, p.x, first.stages + p.stages
+        extra_warnings += p.warnings
+        if tradeoff:
+            curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
     if p is None:
         clock = time.perf_counter()
         rm = build_region_model(case, regions)
-        build_seconds = time.perf_counter() - clock + (build_seconds if len(regions) == 1 else 0.0)
+        build_seconds += time.perf_counter() - clock
         solver = HighsSolver(rm.model, opts, verbose=verbose)
         result = solve_lexicographic(solver, rm.stages(), rm.start(), tol, homes_gap, on_stage)
         stages = result.stages

@@ -288,8 +288,8 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
     its own region: no task split and no relations, only each executor's homes per type and
     year (integer) and ``executor_balance`` rows per region, type and year. Its optimum is the
     full model's (up to ``min_transfer``/``max_partners``, which only the full model knows).
-    Valid for regions not linked by a werkgebied (one region, or the national stage of
-    single-region components).
+    Regions linked by a werkgebied add ``serve`` (the homes an executor completes for each
+    region it works in) and ``serve_link`` rows.
 
     ``steun`` (MODEL.md 6): money into (``steun_in``) and out of (``steun_out``) each
     corporation's cash flow per year, in EUR mln, both >= 0 and unbounded; the caller fixes
@@ -373,10 +373,31 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
             [corps["region"].to_numpy()[z_corp], slot_kind[z_slot], slot_t[z_slot]]))
         row_u = kt.index.get_indexer(pd.MultiIndex.from_arrays(
             [tasks["region"][tradeable], tasks["type"][tradeable], tasks["t"][tradeable]]))
-        keep = rows_z >= 0
-        lm.add_constraints("executor_balance", kt.index,
-                           [(rows_z[keep], z.ids[build_cols[keep]], 1.0), (row_u, u.ids[tradeable], 1.0)],
-                           lower=kt.to_numpy(float), upper=kt.to_numpy(float))
+        serves = executors(case, corps).merge(corps[["region"]].rename_axis("origin").reset_index(), on="origin")
+        serves = serves[["executor", "region"]].drop_duplicates()
+        if len(serves) == len(corps):  # each corporation works in its own region only
+            keep = rows_z >= 0
+            lm.add_constraints("executor_balance", kt.index,
+                               [(rows_z[keep], z.ids[build_cols[keep]], 1.0), (row_u, u.ids[tradeable], 1.0)],
+                               lower=kt.to_numpy(float), upper=kt.to_numpy(float))
+        else:  # linked regions: serve[c, r, k, t], the homes c completes for region r (MODEL.md 5)
+            cells = kt.reset_index()[["region", "type", "t"]]
+            sv = serves.merge(cells, on="region").sort_values(["executor", "region", "type", "t"])
+            serve = lm.add_variables("serve", pd.MultiIndex.from_frame(sv[["executor", "region", "type", "t"]]),
+                                     upper=kt.reindex(pd.MultiIndex.from_frame(sv[["region", "type", "t"]])).to_numpy(float),
+                                     integer=True)
+            row_sv = kt.index.get_indexer(pd.MultiIndex.from_frame(sv[["region", "type", "t"]]))
+            lm.add_constraints("executor_balance", kt.index,
+                               [(row_sv, serve.ids, 1.0), (row_u, u.ids[tradeable], 1.0)],
+                               lower=kt.to_numpy(float), upper=kt.to_numpy(float))
+            # serve_link: what c completes per type and year is what it completes for its regions
+            block = sv["type"].map({k: layout.start(f"build:{k}") for k in TRADEABLE}).to_numpy(int)
+            z_of_sv = pos[sv["executor"]].to_numpy() * n_dec + block + sv["t"].to_numpy() - 1
+            link_pos = np.full(C * n_dec, -1)
+            link_pos[build_cols] = np.arange(len(build_cols))
+            lm.add_constraints("serve_link", z.index[build_cols],
+                               [(np.arange(len(build_cols)), z.ids[build_cols], 1.0),
+                                (link_pos[z_of_sv], serve.ids, -1.0)], lower=0.0, upper=0.0)
         rhs = np.zeros(C * n_dec)
         np.add.at(rhs, own_slot, own["homes"].to_numpy(float))
         own_rows = np.flatnonzero(~np.tile(is_build, C))

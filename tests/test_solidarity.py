@@ -162,3 +162,37 @@ def test_tradeoff_curve_is_written_shown_and_consistent(tmp_path, capsys):
     assert ((curve["status"] == "optimal") == (curve["relations"] == curve["relations_bound"])).all()
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["tradeoff"]) == len(curve)
+
+
+# --- regions linked by a werkgebied --------------------------------------------------------------
+def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_path):
+    """Two regions, one corporation of R2 may work in R1: stages 1-2 on the aggregate model
+    (with the homes each executor completes per region) give the full model's optimum, and
+    the plan needs no more relations than the full model's own lexicographic solve."""
+    from conftest import write_case
+
+    from dpm.model.allocation import components
+    from dpm.run import solve_component
+    from dpm.solvers.highs import HighsSolver
+    from dpm.solvers.lexicographic import solve_lexicographic
+
+    corps = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
+             {"corporation_id": "B", "region": "R1", "debt_eur": 8.5e6},
+             {"corporation_id": "C", "region": "R2", "debt_eur": 6.0e6, "werkgebied": "R1"},
+             {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
+    opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 12} for y in (2026, 2027)]
+    opgave += [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 6}]
+    scenario = ("base_year = 2025\n[horizon]\npolicy_years = 2\nhorizon_years = 4\n[allocation]\nmin_transfer = 2\n"
+                "unfilled_tolerance = 0\n[solver]\nhomes_gap = 0\nmip_rel_gap = 0\n")
+    case = load_case(write_case(tmp_path / "linked", corps, opgave, scenario))
+    assert components(case) == [("R1", "R2")]
+    got = solve_component(case, ("R1", "R2"))
+    rm = build_region_model(case, ("R1", "R2"))
+    full = solve_lexicographic(HighsSolver(rm.model, case.scenario["solver"]), rm.stages(), rm.start(), 1e-7, 0)
+    ours = {s.name: s.objective for s in got.stages}
+    theirs = {s.name: s.objective for s in full.stages}
+    assert ours["continuity"] == pytest.approx(theirs["continuity"], abs=1.0)
+    assert got.objectives["unfilled_homes"] == pytest.approx(theirs["unfilled"])
+    assert got.objectives["transfers"] <= theirs["transfers"]
+    a = got.allocation
+    assert ((a["origin"] == "A") & (a["executor"] == "C")).any(), "C works in R1 for A"
