@@ -281,12 +281,15 @@ def cmd_national(args) -> int:
           f"{(summary_table['steun_out_eur'] > 0).sum()} donor regions, EUR {result.flows['steun_in_eur'].sum() / 1e6:,.1f}"
           f" mln paid out to {(summary_table['steun_in_eur'] > 0).sum()} regions"
           + ("" if result.solidarity else " (solidarity off)"))
-    print(f"Lower bound on the national shortfall (LP): {result.bound_homes:,.0f} homes; "
+    print(f"LP bound with the donor regions' allocations fixed (not a bound when donors re-plan): "
+          f"{result.bound_homes:,.0f} homes; "
           f"seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     summary = {"case": case.name, "solidarity": result.solidarity, "engine": args.engine,
                "national_shortfall_homes": int(short["homes"].sum()),
                "national_shortfall_eur": round(float(short["value_eur"].sum()), 2),
                "regional_shortfall_homes": total_before, "lower_bound_homes": result.bound_homes,
+               "lower_bound_meaning": "LP bound of the national stage with each donor region's regional allocation "
+                                      "fixed; donors that re-plan (MODEL.md 6) can leave fewer homes unfilled",
                "pool_in_eur": round(float(result.flows["steun_out_eur"].sum()), 2),
                "pool_out_eur": round(float(result.flows["steun_in_eur"].sum()), 2),
                "national_stages": [s.as_dict() for s in result.stages],

@@ -109,6 +109,8 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     for step in range(max_lps):
         out = lp.solve()
         if not out.has_solution:
+            if _DEBUG:
+                print(f"dive: LP {step + 1} ended {out.status} after {out.seconds:.2f} s")
             return None
         value = out.x[y]
         open_ = [int(p) for p in np.argsort(-value, kind="stable") if value[p] > 1e-6 and p not in chosen]

@@ -231,7 +231,7 @@ class NationalResult:
     flows: pd.DataFrame | None = None  # corporation_id, region, year, steun_in_eur, steun_out_eur
     projection: pd.DataFrame | None = None  # after solidarity, every corporation
     shortfall: pd.DataFrame | None = None  # the national shortfall: after solidarity
-    bound_homes: float = 0.0  # the national LP's unfilled homes: no allocation can leave fewer
+    bound_homes: float = 0.0  # the national LP's unfilled homes: no allocation with the donors' plans fixed leaves fewer
     solidarity: bool = True
     seconds: dict = field(default_factory=dict)
 

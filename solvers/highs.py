@@ -94,6 +94,7 @@ class HighsSolver:
         self._pass(model)
         self.cost = np.zeros(model.n_cols)
         self.restarts = 0  # solves repeated without a start (see solve)
+        self.limit_s = float(self.options["time_limit"])  # per solve (see _run)
 
     def _new_instance(self) -> highspy.Highs:
         with _quiet_stdout():
@@ -163,9 +164,8 @@ class HighsSolver:
         self.h.setOptionValue("mip_max_nodes", int(nodes) if nodes is not None else 2**31 - 1)
 
     def set_time_limit(self, seconds: float | None) -> None:
-        """This solve's time limit in seconds (None: back to the solver options')."""
-        value = float(self.options["time_limit"] if seconds is None else seconds)
-        self.h.setOptionValue("time_limit", value)
+        """The time limit of each following solve, in seconds (None: back to the solver options')."""
+        self.limit_s = float(self.options["time_limit"] if seconds is None else seconds)
 
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
         """Fix columns ``ids`` at ``values`` (both bounds)."""
@@ -207,7 +207,10 @@ class HighsSolver:
 
     def _run(self) -> None:
         """``Highs.run`` in a worker thread, so that a stop signal (SIGINT, SIGTERM) reaches
-        Python within 0.1 s: HiGHS is cancelled, waited for, and the signal's exception goes on."""
+        Python within 0.1 s: HiGHS is cancelled, waited for, and the signal's exception goes on.
+        HiGHS's time limit counts the instance's whole run time, over all its solves; so it is
+        set to the time used so far plus this solve's limit."""
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
         if threading.current_thread() is not threading.main_thread():
             self.h.run()
             return
