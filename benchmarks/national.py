@@ -56,7 +56,7 @@ def main() -> None:
     ]
     table = ["| phase | seconds | detail |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
     facts = (f"National shortfall {int(result.shortfall['homes'].sum()):,} homes (regions alone: "
-             f"{int(summary['unfilled_regional_homes'].sum()):,}; LP lower bound {result.bound_homes:,.0f}); pool "
+             f"{int(summary['unfilled_regional_homes'].sum()):,}; LP bound with donors frozen {result.bound_homes:,.0f}); pool "
              f"EUR {result.flows['steun_out_eur'].sum() / 1e6:,.1f} mln.")
     text = "\n".join([f"# Benchmark: national case ({args.engine} engine)", "", *table, "", facts, "",
                       f"Machine: {platform.machine()}, Python {platform.python_version()}, "
