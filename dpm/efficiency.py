@@ -88,8 +88,10 @@ def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) 
 
 def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
          max_lps: int = 40) -> np.ndarray | None:
-    """A plan on few relations by diving in the LP relaxation of the relations stage: solve
-    the LP, fix the relation with the largest LP value to 1, solve again, until the LP uses
+    """A plan on few relations. First try: each corporation with a role gets the one partner
+    the LP relaxation of the relations stage relates it to most (relation value, then flow);
+    if the whole-homes model on just those relations meets the roles' bound, done. Else a
+    dive in that LP: fix the relation with the largest LP value to 1, solve again, until the LP uses
     no relation beyond the fixed ones (each LP takes milliseconds). Then the full model with
     only those relations is solved in whole homes for the least unfilled opgave within the
     limit, and for the fewest of them; if it has no solution, the relation with the next
@@ -104,6 +106,42 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     lp = make_solver(rm, relaxed=True)
     lp.set_objective(rm.stages()[2].cost)
     lp.set_time_limit(0.1 * float(opts["time_limit_s"]))  # large regions: the LP itself can be slow
+    def on_only(pairs_used: list[int], node_limit: bool = True):
+        """The least unfilled opgave, then the fewest relations, with only ``pairs_used``."""
+        solver = make_solver(rm)
+        unused = np.setdiff1d(np.arange(len(y)), pairs_used)
+        solver.fix_columns(y[unused], np.zeros(len(unused)))
+        solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
+        solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
+        solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
+        found = solver.solve()
+        if _DEBUG:
+            print(f"dive: {len(pairs_used)} relations {sorted(pairs_used)}: {found.status} {found.seconds:.2f}s")
+        if not found.has_solution:
+            return None
+        solver.set_objective(rm.stages()[2].cost, abs_gap=0.999)
+        solver.set_start(found.x)
+        fewest = solver.solve()
+        return (fewest if fewest.has_solution else found).x[:lm.n_cols]
+
+    # first try: one partner for each corporation with a role, the one the LP relates it to most
+    out = lp.solve()
+    if not out.has_solution:
+        return None
+    moved = (rm.moves["pair"] >= 0).to_numpy()
+    flow = np.bincount(rm.moves["pair"][moved], weights=out.x[lm.variables["execute"].ids[moved]],
+                       minlength=len(y))
+    score = np.round(out.x[y], 6) * (1.0 + flow.max()) + flow
+    partners: set[int] = set()
+    for column, members in (("origin", roles.must_give), ("executor", roles.must_take)):
+        for m in members:
+            mine = np.flatnonzero((rm.pairs[column] == m).to_numpy())
+            if len(mine) and not partners & set(mine.tolist()):
+                partners.add(int(mine[np.argmax(score[mine])]))
+    if partners and len(partners) <= roles.bound + 1:
+        first = on_only(sorted(partners))
+        if first is not None and np.round(first[y]).sum() <= roles.bound:
+            return first
     chosen: list[int] = []
     value = np.zeros(len(y))
     for step in range(max_lps):
@@ -127,20 +165,9 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         print(f"dive: {step + 1} LPs, {len(chosen)} relations chosen")
     order = [int(p) for p in np.argsort(-value, kind="stable") if p not in chosen]
     for _ in range(rounds):
-        solver = make_solver(rm)
-        unused = np.setdiff1d(np.arange(len(y)), chosen)
-        solver.fix_columns(y[unused], np.zeros(len(unused)))
-        solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
-        solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
-        solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
-        found = solver.solve()
-        if _DEBUG:
-            print(f"dive: {len(chosen)} relations {sorted(chosen)}: {found.status} {found.seconds:.2f}s")
-        if found.has_solution:  # fewest of these relations (a small MIP: few binaries)
-            solver.set_objective(rm.stages()[2].cost, abs_gap=0.999)
-            solver.set_start(found.x)
-            fewest = solver.solve()
-            return (fewest if fewest.has_solution else found).x[:lm.n_cols]
+        found = on_only(chosen)
+        if found is not None:
+            return found
         if not order:
             return None
         chosen.append(order.pop(0))
