@@ -81,9 +81,13 @@ def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float,
     return out.x[:agg.model.n_cols] if out.has_solution else None
 
 
-def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) -> np.ndarray:
-    """A full point of ``rm``: the totals of ``x_totals`` split by the transportation problem."""
-    return transport_split(rm, rm.lift(agg, x_totals), opts).point(rm)
+def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) -> np.ndarray | None:
+    """A full point of ``rm``: the totals of ``x_totals`` split by the transportation problem;
+    None when they do not split over ``rm``'s pairs (HiGHS then looks for its own start)."""
+    try:
+        return transport_split(rm, rm.lift(agg, x_totals), opts).point(rm)
+    except RuntimeError:
+        return None
 
 
 def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
