@@ -33,8 +33,6 @@ from dpm.solvers.errors import NoSolution
 from dpm.solvers.highs import HighsSolver
 from dpm.solvers.lexicographic import Stage, StageReport, fix_optimum, honest_status, solve_lexicographic
 
-import os
-_DEBUG = bool(os.environ.get("DPM_DEBUG"))
 TRADEOFF_SHARES = (0.0, 0.0025, 0.005, 0.01, 0.02)  # the trade-off curve's unfilled tolerances (share of U*)
 
 
@@ -95,14 +93,14 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     """A plan on few relations. First try: each corporation with a role gets the one partner
     the LP relaxation of the relations stage relates it to most (relation value, then flow);
     if the whole-homes model on just those relations meets the roles' bound, done. Else a
-    dive in that LP: fix the relation with the largest LP value to 1, solve again, until the LP uses
-    no relation beyond the fixed ones (each LP takes milliseconds). Then the full model with
+    dive in that LP: fix the relation with the largest LP value to 1, solve again, until the
+    LP uses no relation beyond the fixed ones (each LP takes milliseconds). Then the model with
     only those relations is solved in whole homes for the least unfilled opgave within the
     limit, and for the fewest of them; if it has no solution, the relation with the next
     largest LP value is allowed too, up to ``rounds`` times (each try at most
     :data:`DIVE_NODES` nodes, so that the plan does not depend on the machine's speed, and a
-    quarter of the stage's time limit as a safety net). With the roles' bound met, the plan is proven to need the fewest relations.
-    None: no plan found."""
+    quarter of the stage's time limit as a safety net). With the roles' bound met, the plan is
+    proven to need the fewest relations. None: no plan found."""
     lm = rm.model
     y = lm.variables["transfer"].ids
     if not len(y):
@@ -110,7 +108,8 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     lp = make_solver(rm, relaxed=True)
     lp.set_objective(rm.stages()[2].cost)
     lp.set_time_limit(0.1 * float(opts["time_limit_s"]))  # large regions: the LP itself can be slow
-    def on_only(pairs_used: list[int], node_limit: bool = True):
+
+    def on_only(pairs_used: list[int]):
         """The least unfilled opgave, then the fewest relations, with only ``pairs_used``."""
         solver = make_solver(rm)
         unused = np.setdiff1d(np.arange(len(y)), pairs_used)
@@ -119,8 +118,6 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
         solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
         found = solver.solve()
-        if _DEBUG:
-            print(f"dive: {len(pairs_used)} relations {sorted(pairs_used)}: {found.status} {found.seconds:.2f}s")
         if not found.has_solution:
             return None
         solver.set_objective(rm.stages()[2].cost, abs_gap=0.999)
@@ -147,12 +144,9 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         if first is not None and np.round(first[y]).sum() <= roles.bound:
             return first
     chosen: list[int] = []
-    value = np.zeros(len(y))
-    for step in range(max_lps):
-        out = lp.solve()
+    for _ in range(max_lps):
+        out = lp.solve()  # the first is the LP above, solved again from its basis: milliseconds
         if not out.has_solution:
-            if _DEBUG:
-                print(f"dive: LP {step + 1} ended {out.status} after {out.seconds:.2f} s")
             return None
         value = out.x[y]
         open_ = [int(p) for p in np.argsort(-value, kind="stable") if value[p] > 1e-6 and p not in chosen]
@@ -165,8 +159,6 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         lp.fix_columns(y[pick], np.ones(len(pick)))
     else:  # out of LP solves: the relations the last LP still uses join the chosen ones
         chosen += [int(p) for p in np.flatnonzero(value > 1e-6) if p not in chosen]
-    if _DEBUG:
-        print(f"dive: {step + 1} LPs, {len(chosen)} relations chosen")
     order = [int(p) for p in np.argsort(-value, kind="stable") if p not in chosen]
     for _ in range(rounds):
         found = on_only(chosen)
@@ -178,7 +170,6 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     return None
 
 
-SPLIT_CONTINUOUS = not os.environ.get("DPM_SPLIT_INTEGER")
 DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
 
 
@@ -226,7 +217,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
 
     def solver_for(model: RegionModel, relaxed: bool = False) -> HighsSolver:
         s = HighsSolver(model.model, opts, verbose=verbose, relaxed=relaxed)
-        if not relaxed and SPLIT_CONTINUOUS:
+        if not relaxed:
             whole_totals(s, model)
         st = model.stages()
         fix_optimum(s, st[0], st[0].cost, model.lift(agg, x_agg), tol)

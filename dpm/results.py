@@ -52,8 +52,11 @@ def _distribution_version(name: str) -> str:
 def versions() -> dict:
     """The versions that shape a run's numbers: dpm, Python, HiGHS (the solver library and its
     Python package highspy, read from the installed distribution), pandas, numpy."""
+    from dpm.solvers.highs import _quiet_stdout
+
     try:
-        h = highspy.Highs()
+        with _quiet_stdout():  # HiGHS prints its banner when an instance is made
+            h = highspy.Highs()
         highs = f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
     except Exception:  # pragma: no cover - an old highspy without these calls
         highs = "unknown"

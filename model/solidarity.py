@@ -164,7 +164,6 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
 
     proj, lay = rm.projection, rm.projection.layout
     time_limit_s = float(opts["time_limit_s"] if time_limit_s is None else time_limit_s)
-    region_of = rm.case.corporations["region"]
     z = rm.decisions(x)
     u_given = np.round(rm.model.variables["unfilled"].series(x).to_numpy())
     tasks = rm.tasks.assign(unfilled=u_given)
@@ -175,7 +174,6 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
         "type": np.tile(np.repeat(TRADEABLE, lay.policy_years), len(proj.ids)),
         "t": np.tile(np.arange(1, lay.policy_years + 1), len(proj.ids) * len(TRADEABLE))})
     done["homes"] = np.round(z[:, :len(TRADEABLE) * lay.policy_years].reshape(-1))
-    done["region"] = done["corporation_id"].map(region_of).to_numpy()
     done = done[done["homes"] > 0].reset_index(drop=True)
     supply = split_tasks.rename(columns={"origin": "corporation_id"}).reset_index(drop=True)
     supply["free"] = supply["type"].isin(FREE_ATTRIBUTION).to_numpy()

@@ -29,7 +29,6 @@ class Stage:
     scale: float = 1.0
     groups: np.ndarray | None = None  # fix the optimum per group of columns instead of in total
     slack: float | None = None  # fix the optimum with this absolute slack (units of the objective) instead of the default
-    time_limit_s: float | None = None  # this stage's own time limit (None: the solver's)
     prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -119,13 +118,9 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         solver.set_objective(cost, abs_gap=abs_gap)
         if x is not None:
             solver.set_start(x)
-        if stage.time_limit_s is not None:
-            solver.set_time_limit(stage.time_limit_s)
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         out: SolveResult = solver.solve()
-        if stage.time_limit_s is not None:
-            solver.set_time_limit(None)
         if not out.has_solution:
             advice = ADVICE.get(out.status, "")
             raise NoSolution(f"stage '{stage.name}' ended with status {out.status} after {out.seconds:.1f} s "
