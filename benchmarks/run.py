@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("continuity", "unfilled", "transfers", "unfilled_on_relations", "homes_moved")
+STAGES = ("continuity", "unfilled", "unfilled_timing", "transfers", "unfilled_on_relations", "homes_moved")
 CASES = ("default", "rent", "x2", "x2icr", "5", "10", "20", "40", "linked")
 
 

@@ -237,6 +237,12 @@ def cmd_steun(args) -> int:
               f"{per_year.index.min()}; per corporation (EUR mln, nominal):")
         for cid, eur in r.steun.groupby("corporation_id")["steun_eur"].sum().items():
             print(f"  {cid} {case.corporations.at[cid, 'name']}: {eur / 1e6:,.1f}")
+        if r.free_timing_discounted_eur is not None:
+            print(f"  money follows the projects (money.timing); paid free in time it would be EUR "
+                  f"{r.free_timing_discounted_eur / 1e6:,.1f} mln (discounted)")
+        if r.residual.get("unfilled_homes") or r.residual.get("continuity_gap_eur"):
+            print(f"  money tied to projects cannot close everything: {_fmt_int(r.residual['unfilled_homes'])} homes "
+                  f"stay unfilled, continuity gap EUR {r.residual['continuity_gap_eur'] / 1e6:,.1f} mln")
         if len(r.curve):
             print("  money (EUR mln, discounted) -> unfilled homes: " + ", ".join(
                 f"{b / 1e6:,.1f} -> {_fmt_int(u)}" for b, u in zip(r.curve["budget_discounted_eur"],
@@ -244,7 +250,10 @@ def cmd_steun(args) -> int:
     summary = {"case": case.name, "seconds": round(time.perf_counter() - start, 3),
                "regions": [{"regions": list(r.regions), "steun_discounted_eur": round(r.total_discounted_eur, 2),
                             "steun_nominal_eur": float(r.steun["steun_eur"].sum()),
+                            "steun_discounted_eur_if_timing_free": r.free_timing_discounted_eur,
+                            "not_closed_by_money": r.residual,
                             "stages": [s.as_dict() for s in r.stages]} for r in results],
+               "money": case.scenario["money"],
                "units": {"steun_eur": "EUR nominal, paid in that year", "discounted_eur": f"EUR of {case.scenario.base_year}"},
                "versions": versions(), "scenario": case.scenario.raw}
     _write(out, {**table_files({"steun.csv": steun, "steun_curve.csv": curve}), "summary.json": json_file(summary)},
@@ -281,15 +290,30 @@ def cmd_national(args) -> int:
           f"{(summary_table['steun_out_eur'] > 0).sum()} donor regions, EUR {result.flows['steun_in_eur'].sum() / 1e6:,.1f}"
           f" mln paid out to {(summary_table['steun_in_eur'] > 0).sum()} regions"
           + ("" if result.solidarity else " (solidarity off)"))
-    print(f"LP bound with the donor regions' allocations fixed (not a bound when donors re-plan): "
-          f"{result.bound_homes:,.0f} homes; "
-          f"seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    gap = int(short["homes"].sum()) - result.bound_homes
+    how = ("one MIP of MODEL.md 6" if result.method == "single_mip"
+           else "national LP: donors re-plan, homes continuous")
+    print(f"Lower bound {result.bound_homes:,.0f} homes ({how}); "
+          f"the shortfall is {gap:,.0f} homes above it (gap {gap / max(int(short['homes'].sum()), 1):.2%})")
+    if result.bound_free_timing_homes is not None:
+        print(f"Money follows the projects (money.timing = projects); paid free in time the bound would be "
+              f"{result.bound_free_timing_homes:,.0f} homes: tying money to projects costs "
+              f"{result.bound_homes - result.bound_free_timing_homes:,.0f} homes (LP)")
+    print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     summary = {"case": case.name, "solidarity": result.solidarity, "engine": args.engine,
                "national_shortfall_homes": int(short["homes"].sum()),
                "national_shortfall_eur": round(float(short["value_eur"].sum()), 2),
-               "regional_shortfall_homes": total_before, "lower_bound_homes": result.bound_homes,
-               "lower_bound_meaning": "LP bound of the national stage with each donor region's regional allocation "
-                                      "fixed; donors that re-plan (MODEL.md 6) can leave fewer homes unfilled",
+               "regional_shortfall_homes": total_before, "lower_bound_homes": round(result.bound_homes, 2),
+               "method": result.method,
+               "lower_bound_meaning": ("bound of the single MIP of " if result.method == "single_mip" else
+                                       "optimum of the national LP (homes continuous, min_transfer relaxed) of ")
+                                      + "MODEL.md 6: donor regions re-plan with their whole opgave filled and every "
+                                        "limit met; the pool balances per year; money timing as in the scenario; "
+                                        "components linked by a werkgebied at their own bound. No whole-homes plan "
+                                        "leaves fewer homes unfilled",
+               "gap_to_bound_homes": round(gap, 2),
+               "lower_bound_free_timing_homes": result.bound_free_timing_homes,
+               "money": case.scenario["money"],
                "pool_in_eur": round(float(result.flows["steun_out_eur"].sum()), 2),
                "pool_out_eur": round(float(result.flows["steun_in_eur"].sum()), 2),
                "national_stages": [s.as_dict() for s in result.stages],
@@ -300,7 +324,8 @@ def cmd_national(args) -> int:
                "units": {"*_homes": "homes over the policy period", "*_eur": "EUR, nominal"},
                "versions": versions(), "scenario": case.scenario.raw}
     tables = {"region_summary.csv": summary_table, "national_shortfall.csv": short,
-              "regional_shortfall.csv": before, "solidarity.csv": result.flows,
+              "regional_shortfall.csv": before, "solidarity.csv": result.flows, "pool.csv": result.pool,
+              "unfilled_by_corporation.csv": result.unfilled_by_corporation(),
               "execution.csv": pd_concat([f.execution for f in result.final]), "projection.csv": result.projection}
     files = {**table_files(tables), "summary.json": json_file(summary)}
     _write(out, files, args.force)

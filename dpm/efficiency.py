@@ -88,6 +88,26 @@ def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) 
         return None
 
 
+def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> np.ndarray | None:
+    """The least unfilled opgave, then the fewest relations, with only the relations
+    ``pairs_used`` allowed (None: no plan within the limit)."""
+    lm = rm.model
+    y = lm.variables["transfer"].ids
+    solver = make_solver(rm)
+    unused = np.setdiff1d(np.arange(len(y)), pairs_used)
+    solver.fix_columns(y[unused], np.zeros(len(unused)))
+    solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
+    solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
+    solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
+    found = solver.solve()
+    if not found.has_solution:
+        return None
+    solver.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
+    solver.set_start(found.x)
+    fewest = solver.solve()
+    return (fewest if fewest.has_solution else found).x[:lm.n_cols]
+
+
 def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
          max_lps: int = 40) -> np.ndarray | None:
     """A plan on few relations. First try: each corporation with a role gets the one partner
@@ -106,24 +126,11 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     if not len(y):
         return None
     lp = make_solver(rm, relaxed=True)
-    lp.set_objective(rm.stages()[2].cost)
+    lp.set_objective(rm.stage("transfers").cost)
     lp.set_time_limit(0.1 * float(opts["time_limit_s"]))  # large regions: the LP itself can be slow
 
     def on_only(pairs_used: list[int]):
-        """The least unfilled opgave, then the fewest relations, with only ``pairs_used``."""
-        solver = make_solver(rm)
-        unused = np.setdiff1d(np.arange(len(y)), pairs_used)
-        solver.fix_columns(y[unused], np.zeros(len(unused)))
-        solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
-        solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
-        solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
-        found = solver.solve()
-        if not found.has_solution:
-            return None
-        solver.set_objective(rm.stages()[2].cost, abs_gap=0.999)
-        solver.set_start(found.x)
-        fewest = solver.solve()
-        return (fewest if fewest.has_solution else found).x[:lm.n_cols]
+        return _on_only(rm, make_solver, opts, pairs_used)
 
     # first try: one partner for each corporation with a role, the one the LP relates it to most
     out = lp.solve()
@@ -231,7 +238,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         x = result.x[:rm.model.n_cols]
         reports += result.stages
     else:
-        transfers, moved = full[2], full[3]
+        transfers, moved = rm.stage("transfers"), rm.stage("homes_moved")
         clock = time.perf_counter()
         if on_stage is not None:
             on_stage("transfers")
@@ -259,20 +266,22 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
             wide = build_region_model(case, regions, roles=roles)
             wide_solver = solver_for(wide)
             wide_solver.set_time_limit(0.5 * float(opts["time_limit_s"]))
-            second = solve_lexicographic(wide_solver, [wide.stages()[2]], _carry(wide, rm, x), tol,
+            second = solve_lexicographic(wide_solver, [wide.stage("transfers")], _carry(wide, rm, x), tol,
                                          opts["homes_gap"], on_stage)
             wide_solver.set_time_limit(None)
             rm, x, solver, restricted = wide, second.x, wide_solver, False
             full = rm.stages()
-            moved = full[3]
+            moved = rm.stage("homes_moved")
             report = StageReport("transfers", second.stages[0].status, second.stages[0].objective,
                                  second.stages[0].bound, None, report.seconds + second.stages[0].seconds)
         bound = float(roles.bound) if restricted else max(float(roles.bound), report.bound or 0.0)
         status, gap = honest_status(report.status, report.objective, bound, True)
         reports.append(StageReport("transfers", status, report.objective, bound, gap, report.seconds))
-        # the unfilled opgave on these relations; whose tasks stay unfilled; fewest homes moved
+        # the unfilled opgave on these relations, as late as possible; whose tasks stay
+        # unfilled; fewest homes moved
         _fix_relations(solver, rm, x)
-        on = solve_lexicographic(solver, [Stage("unfilled_on_relations", full[1].cost, integral=full[1].integral)],
+        on = solve_lexicographic(solver, [Stage("unfilled_on_relations", full[1].cost, integral=full[1].integral),
+                                          rm.timing_stage()],
                                  x, tol, opts["homes_gap"], on_stage)  # exact: on fixed relations it is quick
         reports += on.stages
         x = transport_split(rm, on.x[:rm.model.n_cols], opts, pairs=_used_pairs(rm, on.x)).point(rm)

@@ -10,8 +10,9 @@ split) with ``steun_in`` free; a component of several regions (werkgebied) takes
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,9 @@ CURVE_SHARES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def discount_factors(sc: Scenario) -> np.ndarray:
-    """Present value of EUR 1 paid in projection year t = 1..H: prod 1 / (1 + dr(tau)), tau <= t."""
-    return np.cumprod(1.0 / (1.0 + sc.discount_path()))
+    """Present value of EUR 1 paid in projection year t = 1..H: prod 1 / (1 + r(tau)), tau <= t,
+    with r the scenario's money discount rate (``money.discount``: the funding rate by default)."""
+    return np.cumprod(1.0 / (1.0 + sc.money_discount_path()))
 
 
 @dataclass
@@ -37,6 +39,8 @@ class SteunResult:
     curve: pd.DataFrame  # budget_share, budget_discounted_eur, unfilled_homes (+ per type), continuity_gap_eur
     stages: list[StageReport]
     seconds: float
+    residual: dict = field(default_factory=dict)  # what the money cannot close (see residual())
+    free_timing_discounted_eur: float | None = None  # the requirement with money free in time (timing = projects only)
 
     @property
     def total_discounted_eur(self) -> float:
@@ -55,26 +59,31 @@ def _solver(rm: RegionModel) -> HighsSolver:
     return solver
 
 
-def _discounted_cost(rm: RegionModel) -> np.ndarray:
-    """Objective: discounted steun_in above the case's input steun (EUR mln)."""
+def discounted_cost(rm: RegionModel, blocks: tuple[str, ...] = ("steun_in",), sign: float = 1.0) -> np.ndarray:
+    """Objective: the discounted money of ``blocks`` (EUR mln per unit), times ``sign``."""
     df = discount_factors(rm.case.scenario)
-    block = rm.model.variables["steun_in"]
     cost = np.zeros(rm.model.n_cols)
-    cost[block.ids] = np.tile(df, len(block) // len(df))
+    for name in blocks:
+        block = rm.model.variables[name]
+        cost[block.ids] = sign * np.tile(df, len(block) // len(df))
     return cost
 
 
-def steun_requirement(case: Case, regions: tuple[str, ...]) -> tuple[pd.DataFrame, list[StageReport], RegionModel]:
-    """The least discounted money that fills the whole opgave with every limit met."""
+def steun_requirement(case: Case, regions: tuple[str, ...]) -> tuple[pd.DataFrame, list[StageReport], RegionModel,
+                                                                    np.ndarray]:
+    """The least discounted money that fills the whole opgave with every limit met.
+
+    Lexicographic: least continuity gap, fewest unfilled homes, then least discounted money.
+    With money free in time (``money.timing = "free"``) the first two are always 0: money
+    paid early closes any gap. When money follows the projects (the default) a gap that no
+    project's money can close, e.g. a corporation that breaks a limit with no opgave at all,
+    is left and reported (:func:`residual`)."""
     rm = _model(case, regions)
     solver = _solver(rm)
+    opts = case.scenario["solver"]
+    stages = [*rm.stages()[:2], Stage("steun", discounted_cost(rm), scale=MONEY_SCALE)]
+    result = solve_lexicographic(solver, stages, rm.start(), opts["stage_tolerance"], opts["homes_gap"])
     lm = rm.model
-    for name in ("unfilled", "continuity_gap"):
-        ids = lm.variables[name].ids
-        solver.fix_columns(ids, np.zeros(len(ids)))
-    cost = _discounted_cost(rm)
-    result = solve_lexicographic(solver, [Stage("steun", cost, scale=MONEY_SCALE)], None,
-                                 case.scenario["solver"]["stage_tolerance"])
     block = lm.variables["steun_in"]
     given = lm.col_lower[block.ids]
     extra = np.ceil(np.maximum(result.x[block.ids] - given, 0.0) * MONEY_SCALE - 1e-6)  # whole EUR, rounded up
@@ -86,7 +95,14 @@ def steun_requirement(case: Case, regions: tuple[str, ...]) -> tuple[pd.DataFram
     table.insert(1, "name", table["corporation_id"].map(corps["name"]))
     table.insert(2, "region", table["corporation_id"].map(corps["region"]))
     table = table[table["steun_eur"] > 0].reset_index(drop=True)
-    return table, result.stages, rm
+    return table, result.stages, rm, result.x[:lm.n_cols]
+
+
+def residual(stages: list[StageReport]) -> dict:
+    """What the requirement's money cannot close (its first two stages): continuity gap in
+    EUR and unfilled homes; both 0 unless money is tied to projects that cannot absorb it."""
+    return {"continuity_gap_eur": round(float(stages[0].objective or 0.0), 2),
+            "unfilled_homes": int(round(stages[1].objective or 0.0))}
 
 
 def steun_curve(case: Case, regions: tuple[str, ...], requirement_discounted_eur: float,
@@ -95,7 +111,7 @@ def steun_curve(case: Case, regions: tuple[str, ...], requirement_discounted_eur
     rows, reports = [], []
     opts = case.scenario["solver"]
     rm = _model(case, regions)
-    cost = _discounted_cost(rm)
+    cost = discounted_cost(rm)
     start = rm.start()
     for share in shares:
         solver = _solver(rm)  # fresh per budget: each solve adds its stages' rows
@@ -118,10 +134,17 @@ def projectsteun(case: Case, with_curve: bool = True) -> list[SteunResult]:
     from dpm.model.allocation import components
 
     out = []
+    free = case.with_setting("money", "timing", "free") if case.scenario["money"]["timing"] != "free" else None
     for regions in components(case):
         start = time.perf_counter()
-        table, stages, _ = steun_requirement(case, regions)
+        table, stages, _, _ = steun_requirement(case, regions)
         total = float(table["discounted_eur"].sum())
         curve, more = steun_curve(case, regions, total) if with_curve and total > 0 else (pd.DataFrame(), [])
-        out.append(SteunResult(regions, table, curve, stages + more, time.perf_counter() - start))
+        free_total = None
+        if free is not None:  # what tying money to projects costs, in EUR
+            free_table, free_stages, _, _ = steun_requirement(free, regions)
+            free_total = float(free_table["discounted_eur"].sum())
+            more += [dataclasses.replace(s, name=f"{s.name} (timing free)") for s in free_stages]
+        out.append(SteunResult(regions, table, curve, stages + more, time.perf_counter() - start,
+                               residual(stages), free_total))
     return out

@@ -6,14 +6,22 @@
    the address of a running scheduler). Stages 1-2 (continuity gap, unfilled opgave) decide
    the national shortfall; who executes which task (stage 3) is left to ``dpm run`` on a
    region, so the national run writes each executor's homes (``execution.csv``).
-2. **National solidarity.** Corporations of *donor* regions (every home of the opgave filled,
-   no continuity gap) may pay ``steun_out`` into a national pool; corporations of the other
-   regions may receive ``steun_in`` from it. A donor keeps its regional allocation and every
-   limit in every year with its payments, so its own opgave stays fully feasible. The pool's
-   balance is never below zero: in every year, paid in so far >= paid out so far. Lexicographic:
-   least continuity gap, then fewest unfilled homes, then least money moved (so money does not
-   circulate without purpose, and pool in = pool out). What stays unfilled is the national
-   shortfall. Components of several regions take part as neither donor nor recipient.
+2. **National solidarity** (MODEL.md 6). Corporations of *donor* regions (every home of the
+   opgave filled, no continuity gap) may pay ``steun_out`` into a national pool; corporations
+   of the other regions may receive ``steun_in`` from it. The national LP (homes continuous)
+   decides every region's plan and the money together: a donor region may *re-plan* who
+   builds what so that it can pay more, as long as its whole opgave stays filled and every
+   limit holds in every year; the pool balances in every year (``pool_balance``); money
+   follows the projects (``money.timing``). Lexicographic: least continuity gap, fewest
+   unfilled homes, least discounted money moved. Its unfilled optimum is a lower bound of
+   MODEL.md 6 (homes continuous, ``min_transfer`` relaxed).
+3. **Whole homes.** Each paying donor region is solved in whole homes for the most it can pay
+   up to the LP's amounts (its opgave filled, no gap); the receiving regions get the LP's
+   money scaled to what the donors can pay in each year, use what they need (stages 1-2,
+   then least money), and the donors pay exactly that, each in proportion to its capacity in
+   that year. Paying less never breaks a donor's limit (every limit loosens as debt falls).
+   The national shortfall is what stays unfilled; its gap to the LP bound is reported.
+   Components of several regions (werkgebied) take part as neither donor nor recipient.
 """
 from __future__ import annotations
 
@@ -28,7 +36,9 @@ import pandas as pd
 
 from dpm.model.allocation import MONEY_SCALE, build_region_model, components
 from dpm.model.case import Case
+from dpm.model.linear import LinearModel
 from dpm.model.scenario import TRADEABLE, TYPES
+from dpm.money import discounted_cost
 from dpm.run import shortfall_table
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.highs import HighsSolver
@@ -75,20 +85,59 @@ def execution_table(rm, x: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["region", "executor", "type", "year", "homes"])
 
 
-def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None) -> RegionalOutcome:
+def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
+                   money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
     """Stages 1-2 of one component (the aggregate model for a single region); ``start_values``
-    (an earlier solution's blocks) give the first feasible point, gaps recomputed."""
+    (an earlier solution's blocks) give the first feasible point, gaps recomputed.
+
+    ``money`` = (role, most), ``most`` a table corporation_id, year, eur:
+    - ``"recipient"``: money in up to ``most`` (tied to the projects as the scenario says);
+      stages 1-2, then the least discounted money used;
+    - ``"donor"``: the whole opgave filled and no continuity gap, paying out up to ``most``;
+      one stage, the most discounted money paid (shown negative)."""
     start = time.perf_counter()
     opts = case.scenario["solver"]
-    rm = build_region_model(case, regions, aggregate=len(regions) == 1)
+    rm = build_region_model(case, regions, aggregate=len(regions) == 1, steun=money is not None)
+    lm = rm.model
+    solver = HighsSolver(lm, opts)
+    stages = rm.stages()[:3]  # continuity, unfilled (as late as possible)
+    if money is not None:
+        role, table = money
+        s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
+        most = (table.set_index(["corporation_id", "year"])["eur"].reindex(s_in.index).fillna(0.0).to_numpy()
+                / MONEY_SCALE)
+        if role == "recipient":  # the shortfall reported: its own tolerance (national.*)
+            opts = {**opts, "homes_gap": float(case.scenario["national"]["homes_gap"])}
+            solver.set_mip_rel_gap(float(case.scenario["national"]["mip_rel_gap"]))
+            solver.set_bounds(s_in.ids, 0.0, most)
+            solver.fix_columns(s_out.ids, np.zeros(len(s_out)))
+            stages.append(Stage("money used", discounted_cost(rm, ("steun_in",)), scale=MONEY_SCALE,
+                                prepare=_keep_homes(rm)))
+        else:
+            solver.fix_columns(s_in.ids, np.zeros(len(s_in)))
+            solver.set_bounds(s_out.ids, 0.0, most)
+            for name in ("unfilled", "continuity_gap"):
+                solver.fix_columns(lm.variables[name].ids, np.zeros(len(lm.variables[name])))
+            # any whole-homes plan paying close to the LP will do: the efficiency stages' limit
+            solver.set_time_limit(float(opts["efficiency_time_limit_s"]))
+            stages = [Stage("money paid", discounted_cost(rm, ("steun_out",), -1.0), scale=MONEY_SCALE)]
     x0 = rm.start() if start_values is None else rm.with_gaps(rm.point(
         {k: v for k, v in start_values.items() if not k.startswith("steun")}))
-    result = solve_lexicographic(HighsSolver(rm.model, opts), rm.stages()[:2], x0,
-                                 opts["stage_tolerance"], opts["homes_gap"])
-    x = result.x[:rm.model.n_cols]
-    u = np.round(rm.model.variables["unfilled"].series(x).to_numpy()).astype(int)
-    return RegionalOutcome(regions, result.stages, rm.values(x), rm.projection.evaluate(rm.decisions(x)),
+    result = solve_lexicographic(solver, stages, x0, opts["stage_tolerance"], opts["homes_gap"])
+    x = result.x[:lm.n_cols]
+    u = np.round(lm.variables["unfilled"].series(x).to_numpy()).astype(int)
+    return RegionalOutcome(regions, result.stages, rm.values(x), rm.evaluate(x),
                            shortfall_table(rm, u), execution_table(rm, x), time.perf_counter() - start)
+
+
+def _keep_homes(rm):
+    """Stage preparation: keep the homes of the last stage's plan (its integer columns), so
+    that the money stage after it is an LP: the least money that plan needs."""
+    def prepare(solver: HighsSolver, x: np.ndarray):
+        ids = np.flatnonzero(rm.model.integrality)
+        solver.fix_columns(ids, np.round(x[ids]))
+        return np.zeros(0), np.zeros(0)
+    return prepare
 
 
 # --- engines: the same function over jobs (case, regions), results in job order --------------
@@ -226,14 +275,22 @@ def map_regions(jobs: list[Job], engine: str = "local", address: str | None = No
 class NationalResult:
     case: Case
     regional: list[RegionalOutcome]  # before solidarity
-    final: list[RegionalOutcome] = field(default_factory=list)  # after: recipients solved again with their money
+    final: list[RegionalOutcome] = field(default_factory=list)  # after: donors re-planned, recipients with their money
     stages: list[StageReport] = field(default_factory=list)  # the national LP's stages
-    flows: pd.DataFrame | None = None  # corporation_id, region, year, steun_in_eur, steun_out_eur
+    flows: pd.DataFrame | None = None  # corporation_id, region, year, steun_in_eur, steun_out_eur (paid)
+    pool: pd.DataFrame | None = None  # per year: paid_in_eur, paid_out_eur, lp_paid_in_eur
     projection: pd.DataFrame | None = None  # after solidarity, every corporation
     shortfall: pd.DataFrame | None = None  # the national shortfall: after solidarity
-    bound_homes: float = 0.0  # the national LP's unfilled homes: no allocation with the donors' plans fixed leaves fewer
+    bound_homes: float = 0.0  # no whole-homes plan of MODEL.md 6 leaves fewer homes unfilled
+    bound_free_timing_homes: float | None = None  # the same bound with money free in time (timing = projects only)
+    lp_unfilled: pd.Series | None = None  # per region: unfilled homes in the national LP (or single MIP)
+    method: str = "decomposition"  # national.method used
     solidarity: bool = True
     seconds: dict = field(default_factory=dict)
+
+    @property
+    def shortfall_homes(self) -> int:
+        return int(self.shortfall["homes"].sum())
 
     def region_summary(self) -> pd.DataFrame:
         corps = self.case.corporations
@@ -254,6 +311,8 @@ class NationalResult:
                     row[f"unfilled_{when}_value_eur"] = float(t["value_eur"].sum())
                 for when, proj in (("regional", o.projection), ("national", self.projection)):
                     row[f"continuity_gap_{when}_eur"] = float(proj.loc[proj["region"] == region, "continuity_gap_eur"].sum())
+                row["unfilled_national_lp_homes"] = round(float(self.lp_unfilled.get(region, np.nan)), 2) \
+                    if self.lp_unfilled is not None else np.nan
                 row["steun_in_eur"] = float(flows["steun_in_eur"].get(region, 0.0))
                 row["steun_out_eur"] = float(flows["steun_out_eur"].get(region, 0.0))
                 row["status"] = ", ".join(sorted({s.status for s in o.stages + f.stages}))
@@ -261,23 +320,50 @@ class NationalResult:
                 rows.append(row)
         return pd.DataFrame(rows).sort_values("region").reset_index(drop=True)
 
+    def unfilled_by_corporation(self) -> pd.DataFrame:
+        """After solidarity: unfilled homes per region, corporation (origin) and type, incl. verduurzaming."""
+        table = self.shortfall.groupby(["region", "origin", "type"], as_index=False)[["homes", "value_eur"]].sum()
+        return table.rename(columns={"origin": "corporation_id"})
 
-def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool = True):
-    """The national LP (homes continuous): who pays how much into the pool and who receives,
-    per corporation and year. Returns (flows in EUR, national model, its solution, stages)."""
+
+def _add_pool_balance(lm: LinearModel, years: np.ndarray) -> None:
+    """``pool_balance`` (MODEL.md 6): in every year, money paid into the national pool equals
+    the money paid out of it (EUR mln)."""
+    s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
+    year_pos = pd.Index(years).get_indexer(s_in.index.get_level_values("year"))
+    lm.add_constraints("pool_balance", pd.Index(years, name="year"),
+                       [(year_pos, s_out.ids, 1.0), (year_pos, s_in.ids, -1.0)], lower=0.0, upper=0.0)
+
+
+def _table(block_series: pd.Series, column: str) -> pd.DataFrame:
+    """A money block (EUR mln per corporation and year) as a table corporation_id, year, ``column`` in EUR."""
+    return (block_series * MONEY_SCALE).rename(column).reset_index()
+
+
+def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool = True, money_stage: bool = True,
+                  whole_homes: bool = False):
+    """The national LP (homes continuous, MODEL.md 6): every single-region component's plan
+    and money together. Donor regions keep their whole opgave filled and every limit, and may
+    re-plan; the others only receive; the pool balances per year. Returns (flows in EUR,
+    national model, its solution, stages); its unfilled optimum bounds every whole-homes plan.
+    ``whole_homes``: the same as one MIP (``national.method = "single_mip"``), started from the
+    regions' own plans, its unfilled opgave as late as possible."""
     opts = case.scenario["solver"]
+    if whole_homes:  # the answer reported: the tolerance of [national]
+        opts = {**opts, "homes_gap": float(case.scenario["national"]["homes_gap"]),
+                "mip_rel_gap": float(case.scenario["national"]["mip_rel_gap"])}
     single = [o for o in regional if len(o.regions) == 1]
     regions = tuple(sorted(o.regions[0] for o in single))
     rm = build_region_model(case, regions, aggregate=True, steun=True)
     lm = rm.model
-    solver = HighsSolver(lm, opts, relaxed=True)
-    x0 = rm.point({name: pd.concat([o.values[name] for o in single]) for name in single[0].values})
+    _add_pool_balance(lm, case.scenario.years)
+    solver = HighsSolver(lm, opts, relaxed=not whole_homes)
     donor_regions = {o.regions[0] for o in single if o.donor}
     corp_region = rm.projection.corporations["region"]
 
-    def fix(name: str, mask: np.ndarray, values: np.ndarray | None = None) -> None:
+    def fix(name: str, mask: np.ndarray) -> None:
         ids = lm.variables[name].ids[mask]
-        solver.fix_columns(ids, np.zeros(len(ids)) if values is None else values[mask])
+        solver.fix_columns(ids, np.zeros(len(ids)))
 
     def donor(name: str) -> np.ndarray:
         idx = lm.variables[name].index.get_level_values("corporation_id")
@@ -285,66 +371,156 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
 
     fix("steun_in", donor("steun_in"))  # donors only pay,
     fix("unfilled", rm.tasks["region"].isin(donor_regions).to_numpy())  # keep their whole opgave,
-    fix("continuity_gap", donor("continuity_gap"))  # every limit,
-    fix("decision", donor("decision"), x0[lm.variables["decision"].ids])  # and their regional allocation
+    fix("continuity_gap", donor("continuity_gap"))  # and every limit; their plans are free
     everyone = np.ones(len(lm.variables["steun_out"]), bool)
     fix("steun_out", ~donor("steun_out") if solidarity else everyone)  # the others only receive
     if not solidarity:
         fix("steun_in", everyone)
 
-    # pool_balance: in every year t, paid in up to t >= paid out up to t (EUR mln)
-    H = len(case.scenario.years)
-    s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
-    year_pos = np.tile(np.arange(H), len(s_in) // H)
-    rows, cols, vals = [], [], []
-    for t in range(H):
-        upto = np.flatnonzero(year_pos <= t)
-        rows.append(np.full(2 * len(upto), t))
-        cols += [s_out.ids[upto], s_in.ids[upto]]
-        vals += [np.ones(len(upto)), -np.ones(len(upto))]
-    solver.add_rows(np.zeros(H), np.full(H, np.inf), np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
-
-    stages = rm.stages()[:2]
-    stages = [Stage("continuity (LP)", stages[0].cost, scale=MONEY_SCALE), Stage("unfilled (LP)", stages[1].cost),
-              Stage("money (LP)", lm.cost({"steun_in": 1.0, "steun_out": 1.0}), scale=MONEY_SCALE)]
-    result = solve_lexicographic(solver, stages, None, opts["stage_tolerance"])
+    stages = rm.stages()[:3]
+    kind = "MIP" if whole_homes else "LP"
+    stages = [dataclasses.replace(stages[0], name=f"continuity ({kind})", groups=None),
+              dataclasses.replace(stages[1], name=f"unfilled ({kind})", integral=whole_homes and stages[1].integral)]
+    if whole_homes:
+        stages.append(dataclasses.replace(rm.timing_stage(), name="unfilled_timing (MIP)"))
+    if money_stage:
+        stages.append(Stage(f"money ({kind})", discounted_cost(rm, ("steun_in", "steun_out")), scale=MONEY_SCALE))
+    start = None
+    if whole_homes:  # every region on its own plan, no money: feasible
+        start = rm.with_gaps(rm.point({name: pd.concat([o.values[name] for o in single])
+                                       for name in ("decision", "unfilled")}))
+    result = solve_lexicographic(solver, stages, start, opts["stage_tolerance"], opts["homes_gap"])
     x = result.x[:lm.n_cols]
-    flows = s_in.index.to_frame(index=False)
+    s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
+    flows = _table(s_in.series(x), "steun_in_eur").merge(_table(s_out.series(x), "steun_out_eur"))
     flows.insert(1, "region", flows["corporation_id"].map(corp_region))
-    flows["steun_in_eur"] = np.round(s_in.series(x).to_numpy() * MONEY_SCALE, 2)
-    flows["steun_out_eur"] = np.round(s_out.series(x).to_numpy() * MONEY_SCALE, 2)
-    flows = flows[(flows["steun_in_eur"] > 0) | (flows["steun_out_eur"] > 0)].reset_index(drop=True)
+    flows = flows[(flows["steun_in_eur"] > 0.5) | (flows["steun_out_eur"] > 0.5)].reset_index(drop=True)
     return flows, rm, x, result.stages
+
+
+def lm_unfilled_by_region(rm, x: np.ndarray) -> pd.Series:
+    """Weighted unfilled homes per region in a solution of a (national) model."""
+    u = rm.model.variables["unfilled"].series(x).to_numpy()
+    return pd.Series(u, index=rm.tasks["region"].to_numpy()).groupby(level=0).sum()
+
+
+def _per_year(table: pd.DataFrame, column: str, years) -> pd.Series:
+    return table.groupby("year")[column].sum().reindex(years, fill_value=0.0) if len(table) else pd.Series(0.0, index=years)
+
+
+SINGLE_MIP_CORPORATIONS = 100  # national.method = "auto": one exact MIP up to this many corporations
+
+
+def _method(case: Case) -> str:
+    method = case.scenario["national"]["method"]
+    if method == "auto":
+        return "single_mip" if len(case.corporations) <= SINGLE_MIP_CORPORATIONS else "decomposition"
+    return method
+
+
+def _single_mip(case: Case, regional: list[RegionalOutcome], t0: float, t1: float) -> NationalResult:
+    """MODEL.md 6 as one MIP over every single-region component (small cases: exact)."""
+    flows, rm, x, stages = solidarity_lp(case, regional, whole_homes=True)
+    t2 = time.perf_counter()
+    projection = rm.evaluate(x)
+    u = np.round(rm.model.variables["unfilled"].series(x).to_numpy()).astype(int)
+    shortfall = shortfall_table(rm, u)
+    execution = execution_table(rm, x)
+    final = []
+    for o in regional:
+        if len(o.regions) > 1:
+            final.append(o)
+            continue
+        r = o.regions[0]
+        final.append(RegionalOutcome(o.regions, [], {}, projection[projection["region"] == r],
+                                     shortfall[shortfall["region"] == r], execution[execution["region"] == r], 0.0))
+    linked = [o for o in regional if len(o.regions) > 1]
+    projection = pd.concat([projection, *[o.projection for o in linked]], ignore_index=True)
+    shortfall = pd.concat([shortfall, *[o.shortfall for o in linked]], ignore_index=True)
+    years = case.scenario.years
+    flows[["steun_in_eur", "steun_out_eur"]] = flows[["steun_in_eur", "steun_out_eur"]].round(2)
+    pool = pd.DataFrame({"year": years, "paid_in_eur": _per_year(flows, "steun_out_eur", years).to_numpy(),
+                         "paid_out_eur": _per_year(flows, "steun_in_eur", years).to_numpy()})
+    unfilled = next(s for s in stages if s.name.startswith("unfilled ("))
+    linked_bound = sum(float(s.bound if s.bound is not None else s.objective) for o in linked for s in o.stages[1:2])
+    return NationalResult(case, regional, final, stages, flows.reset_index(drop=True), pool,
+                          projection.sort_values(["corporation_id", "year"]).reset_index(drop=True), shortfall,
+                          bound_homes=float(unfilled.bound if unfilled.bound is not None else unfilled.objective)
+                          + linked_bound, lp_unfilled=lm_unfilled_by_region(rm, x), method="single_mip",
+                          seconds={"regional": round(t1 - t0, 3), "national_mip": round(t2 - t1, 3),
+                                   "total": round(t2 - t0, 3)})
 
 
 def run_national(case: Case, engine: str = "local", address: str | None = None, workers: int | None = None,
                  solidarity: bool = True, progress: Callable | None = None) -> NationalResult:
-    """Regional stages of every component in parallel; the national LP that divides the
-    pool; each receiving region solved again (in parallel, whole homes) with its money."""
+    """Regional stages of every component in parallel; the national LP (donors re-plan); the
+    paying donors and the receiving regions in whole homes, in parallel (module docstring)."""
     parts = components(case)
+    years = case.scenario.years
     t0 = time.perf_counter()
     regional = map_regions([(case, r) for r in parts], engine, address, workers, progress)
     t1 = time.perf_counter()
-    flows, rm, x, stages = solidarity_lp(case, regional, solidarity)
+    if _method(case) == "single_mip" and solidarity:
+        return _single_mip(case, regional, t0, t1)
+    lp_flows, rm, x, stages = solidarity_lp(case, regional, solidarity)
+    bound_free = None
+    if solidarity and case.scenario["money"]["timing"] != "free":  # what tying money to projects costs
+        bound_free = float(solidarity_lp(case.with_setting("money", "timing", "free"), regional, True, False)[3][1].objective)
     t2 = time.perf_counter()
-    receiving = set(flows.loc[flows["steun_in_eur"] > 0, "region"])
-    jobs = [(dataclasses.replace(case, steun=flows.loc[flows["region"] == o.regions[0],
-                                                      ["corporation_id", "year", "steun_in_eur"]]
-                                 .rename(columns={"steun_in_eur": "steun_eur"})), o.regions, o.values)
-            for o in regional if len(o.regions) == 1 and o.regions[0] in receiving]
-    again = iter(map_regions(jobs, engine, address, workers))
-    final = [next(again) if len(o.regions) == 1 and o.regions[0] in receiving else o for o in regional]
+
+    def most(o: RegionalOutcome, column: str, scale: pd.Series | None = None) -> pd.DataFrame:
+        mine = lp_flows[(lp_flows["region"] == o.regions[0]) & (lp_flows[column] > 0)]
+        eur = mine[column] * (1.0 if scale is None else mine["year"].map(scale).to_numpy())
+        return mine[["corporation_id", "year"]].assign(eur=eur.to_numpy())
+
+    single = {o.regions[0]: o for o in regional if len(o.regions) == 1}
+    paying = [o for r, o in single.items() if o.donor and (lp_flows["region"].eq(r) & (lp_flows["steun_out_eur"] > 0)).any()]
+    donors = map_regions([(case, o.regions, o.values, ("donor", most(o, "steun_out_eur"))) for o in paying],
+                         engine, address, workers)
+    capacity = pd.concat([_table(d.values["steun_out"], "eur") for d in donors], ignore_index=True) \
+        if donors else pd.DataFrame(columns=["corporation_id", "year", "eur"])
+    cap_year = _per_year(capacity, "eur", years)
+    lp_year = _per_year(lp_flows, "steun_out_eur", years)
+    share = (cap_year / lp_year.where(lp_year > 0)).clip(upper=1.0).fillna(0.0)  # of the LP's money the donors can pay
+    receiving = [o for r, o in single.items() if (lp_flows["region"].eq(r) & (lp_flows["steun_in_eur"] > 0)).any()]
+    again = map_regions([(case, o.regions, o.values, ("recipient", most(o, "steun_in_eur", share))) for o in receiving],
+                        engine, address, workers)
     t3 = time.perf_counter()
-    # every corporation's finances after solidarity: donors with their payments (national LP,
-    # their allocation fixed), recipients from their regional solve with the money they receive
-    payers = flows.loc[flows["steun_out_eur"] > 0, "corporation_id"].unique()
-    with_payments = rm.projection.evaluate(rm.decisions(x))  # donors' decisions are fixed: exact
-    projection = pd.concat([f.projection for f in final], ignore_index=True)
-    projection = pd.concat([projection[~projection["corporation_id"].isin(payers)],
-                            with_payments[with_payments["corporation_id"].isin(payers)]],
-                           ignore_index=True).sort_values(["corporation_id", "year"])
+
+    # the donors pay exactly what the recipients use, each in proportion to its capacity that year
+    used = pd.concat([_table(r.values["steun_in"], "steun_in_eur") for r in again], ignore_index=True) \
+        if again else pd.DataFrame(columns=["corporation_id", "year", "steun_in_eur"])
+    used_year = _per_year(used, "steun_in_eur", years)
+    ratio = (used_year / cap_year.where(cap_year > 0)).clip(upper=1.0).fillna(0.0)
+    paid_donors = []
+    for d in donors:
+        values = dict(d.values)
+        pay = values["steun_out"] * values["steun_out"].index.get_level_values("year").map(ratio).to_numpy()
+        values["steun_out"] = pay
+        drm = build_region_model(case, d.regions, aggregate=True, steun=True)
+        xd = drm.point(values)
+        paid_donors.append(dataclasses.replace(d, values=values, projection=drm.evaluate(xd)))
+    by_region = {o.regions: o for o in [*paid_donors, *again]}
+    final = [by_region.get(o.regions, o) for o in regional]
+    paid = pd.concat([_table(d.values["steun_out"], "steun_out_eur") for d in paid_donors], ignore_index=True) \
+        if paid_donors else pd.DataFrame(columns=["corporation_id", "year", "steun_out_eur"])
+    flows = used.merge(paid, on=["corporation_id", "year"], how="outer").fillna(0.0)
+    flows.insert(1, "region", flows["corporation_id"].map(case.corporations["region"]))
+    flows = flows[(flows["steun_in_eur"] > 0.005) | (flows["steun_out_eur"] > 0.005)]
+    flows = flows.sort_values(["corporation_id", "year"]).reset_index(drop=True)
+    flows[["steun_in_eur", "steun_out_eur"]] = flows[["steun_in_eur", "steun_out_eur"]].round(2)
+    pool = pd.DataFrame({"year": years, "paid_in_eur": _per_year(flows, "steun_out_eur", years).to_numpy(),
+                         "paid_out_eur": _per_year(flows, "steun_in_eur", years).to_numpy(),
+                         "lp_paid_in_eur": lp_year.round(2).to_numpy(),
+                         "donor_capacity_eur": cap_year.round(2).to_numpy()})
+    projection = pd.concat([f.projection for f in final], ignore_index=True).sort_values(["corporation_id", "year"])
     shortfall = pd.concat([f.shortfall for f in final], ignore_index=True)
-    return NationalResult(case, regional, final, stages, flows, projection.reset_index(drop=True), shortfall,
-                          bound_homes=float(stages[1].objective), solidarity=solidarity,
+    linked = sum(float(s.bound if s.bound is not None else s.objective) for o in regional if len(o.regions) > 1
+                 for s in o.stages[1:2])
+    return NationalResult(case, regional, final, stages, flows, pool, projection.reset_index(drop=True), shortfall,
+                          bound_homes=float(stages[1].objective) + linked,
+                          bound_free_timing_homes=None if bound_free is None else bound_free + linked,
+                          solidarity=solidarity,
+                          lp_unfilled=lm_unfilled_by_region(rm, x),
                           seconds={"regional": round(t1 - t0, 3), "national_lp": round(t2 - t1, 3),
-                                   "recipients": round(t3 - t2, 3), "total": round(t3 - t0, 3)})
+                                   "whole_homes": round(t3 - t2, 3), "total": round(t3 - t0, 3)})

@@ -106,7 +106,7 @@ def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFra
     """Projection, allocation and shortfall tables of a solution (homes rounded to whole homes)."""
     lm = rm.model
     region_of = rm.case.corporations["region"]
-    projection = rm.projection.evaluate(rm.decisions(x))
+    projection = rm.evaluate(x)
 
     u = np.round(lm.variables["unfilled"].series(x).to_numpy()).astype(int)
     w = np.round(lm.variables["execute"].series(x).to_numpy()).astype(int)

@@ -86,6 +86,7 @@ class RegionModel:
             Stage("continuity", lm.cost({"continuity_gap": 1.0}), scale=MONEY_SCALE, groups=groups),
             Stage("unfilled", lm.cost({"unfilled": w_unfilled}),
                   integral=bool(np.all(w_unfilled == np.round(w_unfilled))), in_homes=True),
+            self.timing_stage(),
         ]
         if self.aggregate:
             return stages
@@ -105,6 +106,19 @@ class RegionModel:
         else:  # balanced
             stages.append(Stage("efficiency", np.zeros(lm.n_cols), prepare=self._balanced_rows))
         return stages
+
+    def timing_stage(self) -> Stage:
+        """``unfilled_timing`` (MODEL.md 5, stage 2's tie-break): among plans with the least
+        unfilled opgave, homes stay unfilled as late as possible. Minimises the home-years by
+        which unfilled homes come before the end of the policy period, sum (P - t) * u[t], so
+        "from year X" names the first year a shortfall cannot be avoided."""
+        P = self.case.scenario.policy_years
+        return Stage("unfilled_timing", self.model.cost({"unfilled": (P - self.tasks["t"]).to_numpy(float)}),
+                     integral=True, time_limit_s=float(self.case.scenario["solver"]["tiebreak_time_limit_s"]))
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name`` (see :meth:`stages`)."""
+        return next(s for s in self.stages() if s.name == name)
 
     def _decision_position(self) -> tuple[np.ndarray, np.ndarray]:
         idx = self.model.variables["decision"].index
@@ -157,6 +171,14 @@ class RegionModel:
             H = proj.layout.horizon_years
             z[:, proj.layout.start("steun_in"):proj.layout.start("steun_in") + H] = net.reshape(-1, H) * MONEY_SCALE
         return z
+
+    def evaluate(self, x: np.ndarray) -> pd.DataFrame:
+        """The projection table (MODEL.md 7) of a solution: decisions in whole homes, money in
+        and out apart."""
+        out = None
+        if "steun_out" in self.model.variables:
+            out = self.model.variables["steun_out"].series(x).to_numpy().reshape(len(self.projection.ids), -1) * MONEY_SCALE
+        return self.projection.evaluate(self.decisions(x), out)
 
     def complete(self, w: np.ndarray, unfilled: np.ndarray | None = None) -> np.ndarray:
         """A full point from whole task splits ``w``: the unfilled homes, relations, decisions and
@@ -280,6 +302,22 @@ def _add_ratio_rows(lm: LinearModel, proj: Projection, z, gap, money=None) -> No
         lm.add_constraints(LIMIT_ROWS[limit], year_index, terms, lower=-affine[:, :, 0].reshape(-1))
 
 
+def _add_steun_cap(lm: LinearModel, proj: Projection, z, money) -> None:
+    """``steun_follows_projects`` (MODEL.md 6, ``money.timing = "projects"``): money paid to a
+    corporation in year t is at most what its projects of that year leave unfunded, the
+    onrendabele top of the homes it completes plus its verduurzaming and demolition cost
+    (``Projection.q["fundable"]``); nothing in the continuity years."""
+    C, H = len(proj.ids), proj.layout.horizon_years
+    n_dec = len(z) // C
+    affine = proj.q["fundable"] / MONEY_SCALE  # (C, H, 1 + S)
+    index = pd.MultiIndex.from_product([proj.ids, proj.years], names=["corporation_id", "year"])
+    row = np.repeat(np.arange(C * H), n_dec)
+    col = np.repeat(z.ids.reshape(C, 1, n_dec), H, axis=1).reshape(-1)
+    lm.add_constraints("steun_follows_projects", index,
+                       [(np.arange(C * H), money[0].ids, 1.0), (row, col, -affine[:, :, 1:1 + n_dec].reshape(-1))],
+                       upper=affine[:, :, 0].reshape(-1))
+
+
 def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = False,
                        steun: bool = False, roles: Roles | None = None, restrict: bool = False) -> RegionModel:
     """Build the MIP of the regions ``regions`` (one component) of ``case``.
@@ -361,6 +399,8 @@ def build_region_model(case: Case, regions: tuple[str, ...], aggregate: bool = F
     gap = lm.add_variables("continuity_gap", pd.MultiIndex.from_product(
         [corps.index, sc.years, LIMITS], names=["corporation_id", "year", "limit"]))
     money = _add_steun(lm, case, corps, steun)
+    if steun and sc["money"]["timing"] == "projects":
+        _add_steun_cap(lm, proj, z, money)
 
     if aggregate:
         # executor_balance: per type and year, homes executed + unfilled = opgave of the region

@@ -6,6 +6,8 @@ header is line 1), the field and what was expected.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +182,11 @@ class Case:
             table = self.steun.pivot_table(index="corporation_id", columns="year", values="steun_eur", aggfunc="sum")
             out = table.reindex(index=list(ids), columns=years).fillna(0.0).to_numpy(float)
         return out
+
+    def with_setting(self, section: str, key: str, value) -> "Case":
+        """The same case with one scenario setting changed (e.g. money timing for a comparison)."""
+        raw = {**self.scenario.raw, section: {**self.scenario.raw[section], key: value}}
+        return dataclasses.replace(self, scenario=dataclasses.replace(self.scenario, raw=raw))
 
     @property
     def regions(self) -> list[str]:

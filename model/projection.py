@@ -88,6 +88,18 @@ class Projection:
             "guarantee_cap_eur": np.full(len(c), float(sc["guarantee_cap_eur"])),
         }
 
+    @staticmethod
+    def _rebuild(E: np.ndarray, rate: float, whole: bool) -> np.ndarray:
+        """Instandhouding sloop-nieuwbouw of a continuity year (MODEL.md 4): ``rate`` x the
+        existing stock E(t-1). ``whole`` (costs.instandhouding_whole_homes): whole homes, the
+        rate on the stock without the opgave's own demolitions (they are replaced by the
+        opgave), rounded; else the fraction of MODEL.md 4 on the whole affine stock."""
+        if not whole:
+            return rate * E
+        out = np.zeros_like(E)
+        out[:, 0] = np.round(rate * E[:, 0])
+        return out
+
     # --- the equations of MODEL.md 4 ------------------------------------------------------
     def _build(self) -> None:
         sc, c = self.scenario, self.corporations
@@ -97,6 +109,7 @@ class Projection:
         g_R, g_O, g_B = sc.index("rent_growth"), sc.index("cost_inflation"), sc.index("construction_inflation")
         r_mkt, v = sc.path("market_rate"), sc.value_index()
         vacancy, rebuild_rate = eco["vacancy_loss"], costs["instandhouding_rebuild_rate"]
+        top_only = sc["money"]["project_cap"] == "onrendabele_top"
 
         E0, D0, r0 = col("homes"), col("debt_eur"), col("interest_rate")
         rent_E, opex_E, taxes = col("rent_per_home_eur"), col("opex_per_home_eur"), col("taxes_per_home_eur")
@@ -110,10 +123,12 @@ class Projection:
         shape = (len(self.ids), H, self.layout.slots + 1)
         q = {name: np.zeros(shape) for name in (
             "homes", "homes_existing", "homes_new", "completed", "demolished", "rent", "opex", "ocf",
-            "interest", "investment", "sales", "steun_in", "debt", "beleidswaarde", "equity")}
+            "interest", "investment", "sales", "steun_in", "debt", "beleidswaarde", "equity", "fundable")}
 
         E = self._zeros(); E[:, :1] = E0
         N = {k: self._zeros() for k in TRADEABLE}
+        S = self._zeros()  # homes of the stock made sustainable so far (verduurzaming): more rent and value, less upkeep
+        whole = bool(costs["instandhouding_whole_homes"])
         D = self._zeros(); D[:, :1] = D0
         L_prev = D0[:, 0] * 1.0  # opening debt still at its old rate, L(t-1)
         runoff = c["runoff"].to_numpy(float)
@@ -122,13 +137,14 @@ class Projection:
             homes_prev = E + sum(N.values())
             x = {k: self._decision(f"build:{k}", t) for k in TRADEABLE}
             demolish_own = self._decision("demolish", t)
-            rebuild = rebuild_rate * E if t > P else 0.0 * E  # instandhouding sloop-nieuwbouw
+            rebuild = self._rebuild(E, rebuild_rate, whole) if t > P else 0.0 * E  # instandhouding sloop-nieuwbouw
             E_new = E.copy(); E_new[:, :1] -= sold
             E_new -= demolish_own + rebuild
             # Operating cash flow before interest
-            rent = (1 - vacancy) * g_R[i] * (rent_E * E + sum(types[k]["rent_per_home_eur"] * N[k] for k in TRADEABLE))
+            rent = (1 - vacancy) * g_R[i] * (rent_E * E + sum(types[k]["rent_per_home_eur"] * N[k] for k in TRADEABLE)
+                                             + costs["verduurzaming_rent_increase_per_home_eur"] * S)
             opex = g_O[i] * (opex_E * E + sum(types[k]["opex_per_home_eur"] * N[k] for k in TRADEABLE)
-                             + taxes * homes_prev)
+                             - costs["verduurzaming_opex_saving_per_home_eur"] * S + taxes * homes_prev)
             opex[:, :1] += col("vpb_eur")
             ocf = rent - opex
             # Interest: old fixed-rate loans run off and are refinanced at the market rate
@@ -144,6 +160,15 @@ class Projection:
                 + types["nieuwbouw"]["investment_per_home_eur"] * rebuild)
             investment[:, :1] += g_B[i] * costs["efg_per_home_eur"] * efg_per_year * (t <= efg_years)
             investment += g_O[i] * costs["improvement_per_home_eur"] * homes_prev
+            # What money may fund in year t when it follows the projects (MODEL.md 6, money.timing):
+            # the investment in each home completed (money.project_cap = "investment") or only its
+            # onrendabele top (cost minus beleidswaarde at completion, at least 0), and the
+            # verduurzaming and demolitions of the year
+            fundable = sum(max(0.0, g_B[i] * types[k]["investment_per_home_eur"]
+                               - (v[i] * types[k]["beleidswaarde_per_home_eur"] if top_only else 0.0)) * x[k]
+                           for k in TRADEABLE)
+            fundable = fundable + g_B[i] * (costs["demolition_per_home_eur"] * demolish_own
+                                           + costs["verduurzaming_per_home_eur"] * verduurzaming)
             # Debt: no cash buffer, a deficit is borrowed, a surplus repays
             sales = self._zeros(); sales[:, :1] = sold * sale_price * g_R[i]
             steun = self._decision("steun_in", t)
@@ -153,14 +178,16 @@ class Projection:
             for k in TRADEABLE:
                 N[k] = N[k] + x[k]
             N["nieuwbouw"] = N["nieuwbouw"] + rebuild
-            bw = v[i] * (bw_E * E + sum(types[k]["beleidswaarde_per_home_eur"] * N[k] for k in TRADEABLE))
+            S = S + verduurzaming
+            bw = v[i] * (bw_E * E + sum(types[k]["beleidswaarde_per_home_eur"] * N[k] for k in TRADEABLE)
+                         + costs["verduurzaming_value_per_home_eur"] * S)
             equity = bw - D
             equity[:, :1] += other_assets - other_liab
             for name, value in (("homes", E + sum(N.values())), ("homes_existing", E), ("homes_new", sum(N.values())),
                                 ("completed", sum(x.values()) + rebuild), ("demolished", demolish_own + rebuild),
                                 ("rent", rent), ("opex", opex), ("ocf", ocf), ("interest", interest),
                                 ("investment", investment), ("sales", sales), ("steun_in", steun), ("debt", D),
-                                ("beleidswaarde", bw), ("equity", equity)):
+                                ("beleidswaarde", bw), ("equity", equity), ("fundable", fundable)):
                 q[name][:, i] = value
         self.q = q
         self.r_mkt = r_mkt
@@ -198,9 +225,11 @@ class Projection:
         """Evaluate an affine array (C, H, 1+S) at decisions z (C, S): returns (C, H)."""
         return affine[..., 0] + np.einsum("chs,cs->ch", affine[..., 1:], z)
 
-    def evaluate(self, z: np.ndarray) -> pd.DataFrame:
+    def evaluate(self, z: np.ndarray, steun_out: np.ndarray | None = None) -> pd.DataFrame:
         """The projection table for decisions z (C, S): one row per corporation and year, EUR.
 
+        z's steun slots hold the net money in (in - out); ``steun_out`` (C, H, EUR) splits it
+        into ``steun_in_eur`` and ``steun_out_eur`` (none: nothing paid out).
         The continuity gap on a limit is its shortfall, max(0, -headroom), in EUR; below
         EUR 1 it is rounding and reported as 0 (GAP_TOLERANCE_EUR)."""
         val = {name: self.value(a, z) for name, a in self.q.items()}
@@ -219,7 +248,9 @@ class Projection:
                 "homes_completed": val["completed"], "homes_demolished": val["demolished"],
                 "rent_eur": val["rent"], "opex_eur": val["opex"], "ocf_eur": val["ocf"],
                 "interest_eur": val["interest"], "investment_eur": val["investment"], "sales_eur": val["sales"],
-                "steun_in_eur": val["steun_in"], "debt_eur": val["debt"], "guaranteed_debt_eur": gs * val["debt"],
+                "steun_in_eur": val["steun_in"] + (0.0 if steun_out is None else steun_out),
+                "steun_out_eur": np.zeros((C, H)) if steun_out is None else steun_out,
+                "steun_fundable_eur": val["fundable"], "debt_eur": val["debt"], "guaranteed_debt_eur": gs * val["debt"],
                 "beleidswaarde_eur": val["beleidswaarde"], "other_assets_eur": np.broadcast_to(oa, (C, H)),
                 "equity_eur": val["equity"],
                 "icr": val["ocf"] / val["interest"], "ltv": val["debt"] / val["beleidswaarde"],

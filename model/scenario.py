@@ -42,17 +42,31 @@ RANGES = {
     ("corporation_defaults", "runoff"): (0.0, 1.0, True),
     ("corporation_defaults", "guaranteed_share"): (0.0, 1.0, True),
     ("costs", "instandhouding_rebuild_rate"): (0.0, 1.0, True),
+    ("costs", "verduurzaming_rent_increase_per_home_eur"): (0.0, 1e5, False),
+    ("costs", "verduurzaming_opex_saving_per_home_eur"): (0.0, 1e5, False),
+    ("costs", "verduurzaming_value_per_home_eur"): (0.0, 1e7, False),
     ("allocation", "min_transfer"): (0, 10**9, False),
     ("allocation", "max_partners"): (0, 10**6, False),
     ("allocation", "unfilled_tolerance"): (0.0, 1.0, True),
     ("allocation", "unfilled_tolerance_homes"): (0.0, 1e9, False),
     ("solver", "time_limit_s"): (0.0, 1e7, False),
     ("solver", "efficiency_time_limit_s"): (0.0, 1e7, False),
+    ("solver", "tiebreak_time_limit_s"): (0.0, 1e7, False),
     ("solver", "mip_rel_gap"): (0.0, 1.0, False),
     ("solver", "threads"): (1, 1024, False),
     ("solver", "homes_gap"): (0.0, 1e6, False),
+    ("solver", "prove_exact_s"): (0.0, 1e7, False),
+    ("national", "homes_gap"): (0.0, 1e6, False),
+    ("national", "mip_rel_gap"): (0.0, 1.0, False),
 }
 EFFICIENCY = ("transfers", "balanced", "cost")
+CHOICES = {  # (section, key) -> allowed values
+    ("allocation", "efficiency"): EFFICIENCY,
+    ("money", "timing"): ("projects", "free"),
+    ("money", "discount"): ("market_rate", "beleidswaarde"),
+    ("money", "project_cap"): ("investment", "onrendabele_top"),
+    ("national", "method"): ("auto", "single_mip", "decomposition"),
+}
 
 
 def defaults_file() -> Path:
@@ -87,6 +101,10 @@ def _merge(base: dict, override: dict, file: str, text: str, prefix: str = "") -
         elif isinstance(default, str):
             if not isinstance(value, str):
                 raise CaseError(file, f"expected text, got {value!r}", _line_of(text, key), dotted)
+            out[key] = value
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise CaseError(file, f"expected true or false, got {value!r}", _line_of(text, key), dotted)
             out[key] = value
         else:  # numbers, and paths (number or list of numbers)
             ok_number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -139,6 +157,13 @@ class Scenario:
         share = np.minimum(t / years, 1.0) if years > 0 else np.ones_like(t, dtype=float)
         return start + (end - start) * share
 
+    def money_discount_path(self) -> np.ndarray:
+        """The rate at which money in different years is compared (MODEL.md 6): the funding
+        rate (``market_rate``, default) or the beleidswaarde's discount path (``money.discount``)."""
+        if self.raw["money"]["discount"] == "beleidswaarde":
+            return self.discount_path()
+        return self.path("market_rate")
+
     def value_index(self) -> np.ndarray:
         """v(t) = g_R(t) * (dr(0) - g_lt) / (dr(t) - g_lt), the beleidswaarde index (MODEL.md 4)."""
         eco = self.raw["economy"]
@@ -164,9 +189,10 @@ def _check(raw: dict, file: str, text: str, horizon: int) -> None:
     if min(eco["discount_rate_start"], eco["discount_rate"]) <= eco["long_run_rent_growth"]:
         raise CaseError(file, "the discount rate must exceed long_run_rent_growth (value index, MODEL.md 4)",
                         _line_of(text, "discount_rate"), "economy.discount_rate")
-    if raw["allocation"]["efficiency"] not in EFFICIENCY:
-        raise CaseError(file, f"expected one of {', '.join(EFFICIENCY)}, got {raw['allocation']['efficiency']!r}",
-                        _line_of(text, "efficiency"), "allocation.efficiency")
+    for (section, key), allowed in CHOICES.items():
+        if raw[section][key] not in allowed:
+            raise CaseError(file, f"expected one of {', '.join(allowed)}, got {raw[section][key]!r}",
+                            _line_of(text, key), f"{section}.{key}")
     hz = raw["horizon"]
     if not (isinstance(hz["policy_years"], int) and isinstance(hz["horizon_years"], int)
             and 1 <= hz["policy_years"] <= hz["horizon_years"] <= 100):

@@ -90,11 +90,15 @@ class HighsSolver:
             "threads": int(options["threads"]), "random_seed": int(options["random_seed"]),
         }
 
+        self.base_rel_gap = self.options["mip_rel_gap"]
         self.h = self._new_instance()
         self._pass(model)
         self.cost = np.zeros(model.n_cols)
         self.restarts = 0  # solves repeated without a start (see solve)
         self.limit_s = float(self.options["time_limit"])  # per solve (see _run)
+        self.prove_s = float(options.get("prove_exact_s", 0.0))  # see solve_lexicographic
+        self.sense = "min"
+        self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
 
     def _new_instance(self) -> highspy.Highs:
         with _quiet_stdout():
@@ -158,10 +162,18 @@ class HighsSolver:
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         self.h.changeColsIntegrality(len(ids), ids, np.full(len(ids), kind))
 
+    def set_mip_rel_gap(self, gap: float | None) -> None:
+        """The relative MIP gap at which the following solves stop (None: the options')."""
+        if gap is None:
+            gap = self.base_rel_gap
+        self.options["mip_rel_gap"] = float(gap)
+        self.h.setOptionValue("mip_rel_gap", float(gap))
+
     def set_node_limit(self, nodes: int | None) -> None:
         """Stop a MIP solve after ``nodes`` branch-and-bound nodes (None: no limit). Unlike a time
         limit, the result does not depend on the machine's speed."""
-        self.h.setOptionValue("mip_max_nodes", int(nodes) if nodes is not None else 2**31 - 1)
+        self.options["mip_max_nodes"] = int(nodes) if nodes is not None else 2**31 - 1
+        self.h.setOptionValue("mip_max_nodes", self.options["mip_max_nodes"])
 
     def set_time_limit(self, seconds: float | None) -> None:
         """The time limit of each following solve, in seconds (None: back to the solver options')."""
@@ -169,9 +181,14 @@ class HighsSolver:
 
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
         """Fix columns ``ids`` at ``values`` (both bounds)."""
+        self.set_bounds(ids, values, values)
+
+    def set_bounds(self, ids: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Bounds of columns ``ids``."""
         ids = np.asarray(ids, np.int32)
-        values = np.asarray(values, float)
-        self.h.changeColsBounds(len(ids), ids, values, values)
+        lower = np.broadcast_to(np.asarray(lower, float), ids.shape).copy()
+        upper = np.broadcast_to(np.asarray(upper, float), ids.shape).copy()
+        self.h.changeColsBounds(len(ids), ids, lower, upper)
 
     def row_duals(self) -> np.ndarray:
         """Row duals of the last LP solve: the objective's change per unit of a row's bound."""
@@ -182,6 +199,7 @@ class HighsSolver:
 
     def set_start(self, x: np.ndarray) -> None:
         """A feasible point as MIP start (warm start of the next stage)."""
+        self._start = np.asarray(x, float)
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(x, float))
         sol.value_valid = True
@@ -206,10 +224,18 @@ class HighsSolver:
         return out
 
     def _run(self) -> None:
-        """``Highs.run`` in a worker thread, so that a stop signal (SIGINT, SIGTERM) reaches
-        Python within 0.1 s: HiGHS is cancelled, waited for, and the signal's exception goes on.
-        HiGHS's time limit counts the instance's whole run time, over all its solves; so it is
-        set to the time used so far plus this solve's limit."""
+        """``Highs.run`` in HiGHS's own thread, waited for in steps of 0.1 s, so that a stop
+        signal (SIGINT, SIGTERM) reaches Python at once: HiGHS is cancelled, waited for, and
+        the signal's exception goes on.
+
+        The time limit is this solve's. HiGHS 1.16 checks ``time_limit`` against the
+        instance's whole run time in some phases (LP, MIP start-up: a limit below it stops
+        at once) and against this run's time in branch-and-bound (measured). So an instance
+        that has run for more than a second is first replaced by a fresh one with the same
+        model, basis and start (:meth:`_fresh`), and the limit is set to the time used so far
+        plus this solve's: both readings then give this solve's limit, to within a second."""
+        if self.h.getRunTime() > 1.0:
+            self._fresh()
         self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
         if threading.current_thread() is not threading.main_thread():
             self.h.run()
@@ -223,6 +249,19 @@ class HighsSolver:
             self.h.cancelSolve()
             self.h.joinSolve()
             raise
+
+    def _fresh(self) -> None:
+        """Replace the HiGHS instance by a new one with the same model, options, objective
+        sense, basis and MIP start (its clock at zero)."""
+        lp = self.h.getLp()
+        basis = self.h.getBasis()
+        self.h = self._new_instance()
+        self.h.passModel(lp)
+        self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize)
+        if basis.valid:
+            self.h.setBasis(basis)
+        if self._start is not None:
+            self.set_start(self._start)
 
     def _result(self, seconds: float) -> SolveResult:
         raw = self.h.getModelStatus().name

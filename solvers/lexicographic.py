@@ -29,6 +29,7 @@ class Stage:
     scale: float = 1.0
     groups: np.ndarray | None = None  # fix the optimum per group of columns instead of in total
     slack: float | None = None  # fix the optimum with this absolute slack (units of the objective) instead of the default
+    time_limit_s: float | None = None  # this stage's time limit (None: the solver's)
     prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -91,6 +92,27 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
     solver.add_rows(np.full(len(ids), -np.inf), part + slack, row, nz, cost[nz])
 
 
+def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
+    """Exact where it costs little: a stage with whole values that stopped at its tolerance
+    (``homes_gap``, ``mip_rel_gap``) gets up to ``solver.prove_exact_s`` seconds more, from its
+    incumbent, to prove the exact optimum. Returns the better point, the larger bound, the
+    honest status and gap, and the seconds used."""
+    solver.set_objective(cost, abs_gap=0.999)
+    solver.set_mip_rel_gap(0.0)
+    limit_before = solver.limit_s
+    solver.set_time_limit(solver.prove_s)
+    solver.set_start(x)
+    out = solver.solve()
+    solver.limit_s = limit_before
+    solver.set_mip_rel_gap(None)
+    if out.has_solution and float(cost @ out.x) <= value:
+        x, value = out.x, float(cost @ out.x)
+    if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
+        bound = out.bound if bound is None else max(bound, out.bound)
+    status, gap = honest_status("optimal", value, bound, stage.integral)
+    return x, value, bound, status, gap, out.seconds
+
+
 def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndarray,
                         tolerance: float = 1e-7, homes_gap: float = 0.0,
                         on_stage: Callable[[str], None] | None = None) -> LexicographicResult:
@@ -118,9 +140,13 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         solver.set_objective(cost, abs_gap=abs_gap)
         if x is not None:
             solver.set_start(x)
+        limit_before = solver.limit_s
+        if stage.time_limit_s is not None:
+            solver.set_time_limit(stage.time_limit_s)
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         out: SolveResult = solver.solve()
+        solver.limit_s = limit_before
         if not out.has_solution:
             advice = ADVICE.get(out.status, "")
             raise NoSolution(f"stage '{stage.name}' ended with status {out.status} after {out.seconds:.1f} s "
@@ -129,8 +155,12 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         value = float(cost @ x)
         bound = out.bound if out.bound is not None and np.isfinite(out.bound) else None
         status, gap = honest_status(out.status, value, bound, stage.integral)
+        seconds = out.seconds
+        if status == "within_tolerance" and stage.integral and solver.prove_s > 0:
+            x, value, bound, status, gap, extra = _prove(solver, stage, cost, x, value, bound)
+            seconds += extra
         result.stages.append(StageReport(
-            stage.name, status, value * stage.scale, None if bound is None else bound * stage.scale, gap, out.seconds))
+            stage.name, status, value * stage.scale, None if bound is None else bound * stage.scale, gap, seconds))
         fix_optimum(solver, stage, cost, x, tolerance)
     result.x = x
     return result

@@ -21,7 +21,8 @@ def compositions(n: int, parts: int):
 
 
 def brute_force(case: Case) -> dict:
-    """Optimal value of each stage (continuity EUR, unfilled homes, transfers, homes moved)."""
+    """Optimal value of each stage (continuity EUR, unfilled homes, transfers, unfilled timing in
+    home-years, homes moved), in the project's order (see docs/model.md)."""
     sc = case.scenario
     corps = case.corporations
     proj = Projection(corps, sc)
@@ -41,12 +42,14 @@ def brute_force(case: Case) -> dict:
     combos = list(itertools.product(*options))
     z = np.zeros((len(combos), len(ids), lay.slots))
     unfilled = np.zeros(len(combos))
+    earliness = np.zeros(len(combos))  # home-years unfilled before the end of the policy period
     moved_pair = np.zeros((len(combos), len(ids), len(ids)))
     for n, combo in enumerate(combos):
         for task, (done, left) in zip(tasks, combo):
             t = task["year"] - sc.base_year
             o = ids.index(task["corporation_id"])
             unfilled[n] += left
+            earliness[n] += left * (sc.policy_years - t)
             block = "verduurzaming" if task["type"] == "verduurzaming" else f"build:{task['type']}"
             for c, homes in enumerate(done):
                 z[n, c, lay.slot(block, t)] += homes
@@ -66,8 +69,10 @@ def brute_force(case: Case) -> dict:
     moved = moved_pair.sum(axis=(1, 2))
     keep = ok.copy()
     best = {}
+    # the project's order (docs/model.md): the timing tie-break on the fewest relations
     for name, value, tol in (("continuity", gap, 1e-3), ("unfilled", unfilled, 0.5),
-                             ("transfers", transfers, 0.5), ("homes_moved", moved, 0.5)):
+                             ("transfers", transfers, 0.5), ("unfilled_timing", earliness, 0.5),
+                             ("homes_moved", moved, 0.5)):
         best[name] = float(value[keep].min())
         keep &= value <= best[name] + tol
     best["allocations"] = len(combos)

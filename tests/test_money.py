@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import copy_default, run_cli, write_case
+from conftest import DEFAULT_CASE, copy_default, run_cli, write_case
 
 from dpm.cli import main
 from dpm.model.case import load_case
@@ -64,3 +64,46 @@ def test_no_money_is_asked_where_nothing_is_unfilled(tmp_path, capsys):
     assert all(r.steun.empty and r.total_discounted_eur == 0 for r in result)
     assert main(["steun", str(case), "--out", str(tmp_path / "steun")]) == 0
     assert "no projectsteun needed" in capsys.readouterr().out
+
+
+def test_money_follows_the_projects_of_its_year():
+    """money.timing = projects (default): the requirement's money in a year is at most what the
+    corporation's projects of that year cost, and nothing comes in the continuity years."""
+    from dpm.money import steun_requirement
+
+    case = load_case(DEFAULT_CASE)
+    assert case.scenario["money"]["timing"] == "projects"
+    table, _, rm, x = steun_requirement(case, tuple(case.regions))
+    proj = rm.evaluate(x)
+    assert proj["steun_in_eur"].sum() > 0
+    assert (proj["steun_in_eur"] <= proj["steun_fundable_eur"] + 1.0).all()
+    late = proj["year"] > case.scenario.policy_calendar_years[-1]
+    assert (proj.loc[late, "steun_in_eur"] == 0).all()
+    assert set(table["year"]) <= set(case.scenario.policy_calendar_years)
+
+
+def test_free_timing_never_asks_more_and_is_reported():
+    (result,) = projectsteun(load_case(DEFAULT_CASE), with_curve=False)
+    assert result.free_timing_discounted_eur is not None
+    assert result.free_timing_discounted_eur <= result.total_discounted_eur + 1.0
+
+
+def test_a_gap_no_project_money_can_close_is_reported(tmp_path):
+    """A corporation above its LTV limit with no opgave: money free in time closes its gap;
+    money that follows projects cannot, and the requirement says what stays."""
+    case = load_case(write_case(tmp_path / "gap", [{"corporation_id": "A", "debt_eur": 9_500_000},
+                                                   {"corporation_id": "B"}],
+                                [{"region": "R", "corporation_id": "B", "type": "nieuwbouw", "year": 2027, "homes": 3}]))
+    (projects,) = projectsteun(case, with_curve=False)
+    assert projects.residual["continuity_gap_eur"] > 0
+    (free,) = projectsteun(case.with_setting("money", "timing", "free"), with_curve=False)
+    assert free.residual == {"continuity_gap_eur": 0.0, "unfilled_homes": 0}
+    assert free.steun.loc[free.steun["corporation_id"] == "A", "steun_eur"].sum() > 0
+
+
+def test_the_money_discount_rate_is_a_setting():
+    case = load_case(DEFAULT_CASE)
+    funding = discount_factors(case.scenario)
+    assert funding[0] == pytest.approx(1 / (1 + case.scenario["economy"]["market_rate"]))
+    value = discount_factors(case.with_setting("money", "discount", "beleidswaarde").scenario)
+    assert value[0] == pytest.approx(1 / (1 + case.scenario.discount_path()[0]))

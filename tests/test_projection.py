@@ -34,6 +34,10 @@ demolition_per_home_eur = 20000
 verduurzaming_per_home_eur = 30000
 improvement_per_home_eur = 550
 instandhouding_rebuild_rate = 0.01
+instandhouding_whole_homes = true
+verduurzaming_rent_increase_per_home_eur = 240
+verduurzaming_opex_saving_per_home_eur = 150
+verduurzaming_value_per_home_eur = 9750
 """
 
 
@@ -45,14 +49,14 @@ def test_hand_computed_two_years(tmp_path):
           interest = 0.04*50e6 + (0.03-0.04)*50e6 = 1,500,000                      (ICR 3.0)
           investment = 200,000*10 + 30,000*20 + 550*1000 = 3,150,000
           debt = 50e6 + 3,150,000 + 1,500,000 - 4,500,000 = 50,150,000
-          BW = 1.0 * (100,000*1000 + 120,000*10) = 101,200,000                         (v = 1)
-    2027: rebuild = 1 % of 1000 = 10 homes, the 10 new homes now count
-          rent = 8000*1000 + 9000*10 = 8,090,000
-          opex = 3000*1000 + 2000*10 + 500*1010 = 3,525,000; OCF = 4,565,000
+          BW = 1.0 * (100,000*1000 + 120,000*10 + 9,750*20 sustainable) = 101,395,000  (v = 1)
+    2027: rebuild = 1 % of 1000 = 10 homes (whole), the 10 new and 20 sustainable homes now count
+          rent = 8000*1000 + 9000*10 + 240*20 = 8,094,800
+          opex = 3000*1000 + 2000*10 - 150*20 + 500*1010 = 3,522,000; OCF = 4,572,800
           interest = 0.04*50,150,000 + (0.03-0.04)*(0.9*50e6) = 1,556,000
           investment = 20,000*10 (demolition) + 200,000*10 (rebuild) + 550*1010 = 2,755,500
-          debt = 50,150,000 + 2,755,500 + 1,556,000 - 4,565,000 = 49,896,500
-          BW = 100,000*990 + 120,000*(10+10) = 101,400,000
+          debt = 50,150,000 + 2,755,500 + 1,556,000 - 4,572,800 = 49,888,700
+          BW = 100,000*990 + 120,000*(10+10) + 9,750*20 = 101,595,000
     """
     case = write_case(tmp_path / "hand", [{
         "corporation_id": "A", "homes": 1000, "rent_per_home_eur": 8000, "opex_per_home_eur": 3000,
@@ -66,17 +70,17 @@ def test_hand_computed_two_years(tmp_path):
     table = proj.evaluate(z).set_index("year")
     expected = {
         2026: {"rent_eur": 8_000_000, "opex_eur": 3_500_000, "ocf_eur": 4_500_000, "interest_eur": 1_500_000,
-               "investment_eur": 3_150_000, "debt_eur": 50_150_000, "beleidswaarde_eur": 101_200_000, "icr": 3.0,
+               "investment_eur": 3_150_000, "debt_eur": 50_150_000, "beleidswaarde_eur": 101_395_000, "icr": 3.0,
                "homes": 1010},
-        2027: {"rent_eur": 8_090_000, "opex_eur": 3_525_000, "ocf_eur": 4_565_000, "interest_eur": 1_556_000,
-               "investment_eur": 2_755_500, "debt_eur": 49_896_500, "beleidswaarde_eur": 101_400_000,
+        2027: {"rent_eur": 8_094_800, "opex_eur": 3_522_000, "ocf_eur": 4_572_800, "interest_eur": 1_556_000,
+               "investment_eur": 2_755_500, "debt_eur": 49_888_700, "beleidswaarde_eur": 101_595_000,
                "homes": 1010},
     }
     for year, values in expected.items():
         for col, value in values.items():
             assert table.at[year, col] == pytest.approx(value, abs=1e-6), (year, col)
-    assert table.at[2026, "ltv"] == pytest.approx(50_150_000 / 101_200_000)
-    assert table.at[2027, "solvency"] == pytest.approx((101_400_000 - 49_896_500) / 101_400_000)
+    assert table.at[2026, "ltv"] == pytest.approx(50_150_000 / 101_395_000)
+    assert table.at[2027, "solvency"] == pytest.approx((101_595_000 - 49_888_700) / 101_595_000)
 
 
 def test_affine_projection_equals_reference_on_default_case():

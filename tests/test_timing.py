@@ -1,0 +1,101 @@
+"""Which year falls short (MODEL.md 5): among equal optima, homes stay unfilled as late as
+possible, so "from year X" is the first year a shortfall cannot be avoided.
+
+The check is independent of the MIP: from the reported allocation, move one unfilled home one
+year later (the home of year t is built, one of year t+1 by the same executor is not) and
+evaluate the projection; if no limit breaks further, the run returned an earlier shortfall
+than it had to.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from bruteforce import brute_force
+from test_bruteforce import INSTANCES, _case
+
+from dpm.model.case import Case, load_case
+from dpm.model.projection import LIMITS, Projection
+from dpm.run import solve_component
+from dpm.scenarios import path as package_path
+
+
+def _decisions(proj: Projection, base_year: int, allocation: pd.DataFrame) -> np.ndarray:
+    lay = proj.layout
+    pos = {cid: i for i, cid in enumerate(proj.ids)}
+    z = np.zeros((len(proj.ids), lay.slots))
+    for r in allocation.itertuples():
+        t = int(r.year) - base_year
+        block = "verduurzaming" if r.type == "verduurzaming" else f"build:{r.type}"
+        z[pos[r.executor], lay.slot(block, t)] += r.homes
+        if r.type == "sloop_nieuwbouw":
+            z[pos[r.origin], lay.slot("demolish", t)] += r.homes
+    return z
+
+
+def _gap(proj: Projection, z: np.ndarray) -> float:
+    return float(sum(np.maximum(0.0, -proj.value(proj.headroom[l], z)).sum() for l in LIMITS))
+
+
+def later_moves(case: Case, regions, allocation: pd.DataFrame, shortfall: pd.DataFrame) -> list[tuple]:
+    """Every single move of an unfilled home one year later that keeps every limit as it was."""
+    sc = case.scenario
+    corps = case.corporations[case.corporations["region"].isin(regions)]
+    proj = Projection(corps, sc)
+    lay, pos = proj.layout, {cid: i for i, cid in enumerate(proj.ids)}
+    z = _decisions(proj, sc.base_year, allocation)
+    before = _gap(proj, z)
+    found = []
+    for s in shortfall.itertuples():
+        t = int(s.year) - sc.base_year
+        if t >= sc.policy_years:
+            continue
+        later = allocation[(allocation["origin"] == s.origin) & (allocation["type"] == s.type)
+                           & (allocation["year"] == s.year + 1) & (allocation["homes"] > 0)]
+        block = "verduurzaming" if s.type == "verduurzaming" else f"build:{s.type}"
+        for e in later["executor"].unique():
+            moved = z.copy()
+            moved[pos[e], lay.slot(block, t)] += 1
+            moved[pos[e], lay.slot(block, t + 1)] -= 1
+            if s.type == "sloop_nieuwbouw":
+                moved[pos[s.origin], lay.slot("demolish", t)] += 1
+                moved[pos[s.origin], lay.slot("demolish", t + 1)] -= 1
+            if _gap(proj, moved) <= before + 1.0:  # EUR
+                found.append((s.origin, s.type, int(s.year), e))
+    return found
+
+
+def test_the_default_case_leaves_no_home_unfilled_earlier_than_it_must(default_results):
+    case = load_case(package_path("voorbeeldregio"))
+    short = default_results.shortfall
+    assert len(short) and short["year"].nunique() > 1, "the default case has unfilled homes in several years"
+    assert later_moves(case, tuple(case.regions), default_results.allocation, short) == []
+
+
+@pytest.mark.parametrize("name", ["unfilled_after_transfer", "gap_and_unfilled", "a_breaks_b_and_c_small"])
+def test_tiny_cases_leave_homes_unfilled_as_late_as_brute_force_can(tmp_path, name):
+    case = _case(tmp_path, *INSTANCES[name])
+    best = brute_force(case)
+    result = solve_component(case, ("R",))
+    assert best["unfilled"] > 0
+    timing = [s for s in result.stages if s.name == "unfilled_timing"][-1]
+    assert timing.objective == pytest.approx(best["unfilled_timing"], abs=1e-6)
+    assert later_moves(case, ("R",), result.allocation, result.shortfall) == []
+
+
+def test_the_check_finds_an_early_shortfall_when_there_is_one(default_results):
+    """The check is not vacuous: the default plan with one unfilled home moved a year earlier
+    (where that keeps every limit) is caught."""
+    case = load_case(package_path("voorbeeldregio"))
+    alloc = default_results.allocation.copy()
+    short = default_results.shortfall.copy()
+    # V01 builds its own nieuwbouw every year; make one home of a late year unfilled a year earlier
+    row = alloc[(alloc["origin"] == alloc["executor"]) & (alloc["type"] == "nieuwbouw")].sort_values("year").iloc[0]
+    i = row.name
+    alloc.loc[i, "homes"] -= 1
+    later = alloc[(alloc["origin"] == row.origin) & (alloc["executor"] == row.executor) & (alloc["type"] == "nieuwbouw")
+                  & (alloc["year"] == row.year + 1)].index[0]
+    alloc.loc[later, "homes"] += 1
+    short = pd.concat([short, pd.DataFrame([{"region": row.region, "origin": row.origin, "type": "nieuwbouw",
+                                             "year": row.year, "homes": 1, "value_eur": 0.0}])])
+    assert (row.origin, "nieuwbouw", int(row.year), row.executor) in later_moves(case, tuple(case.regions), alloc, short)
