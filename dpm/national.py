@@ -100,7 +100,10 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
     rm = build_region_model(case, regions, aggregate=len(regions) == 1, steun=money is not None)
     lm = rm.model
     solver = HighsSolver(lm, opts)
-    stages = rm.stages()[:3]  # continuity, unfilled (as late as possible)
+    # continuity, unfilled; its timing tie-break only where this solve is the answer reported
+    # (not the regional stage before solidarity, which only decides who can give and where
+    # the national LP starts)
+    stages = rm.stages()[:3] if money is not None else rm.stages()[:2]
     if money is not None:
         role, table = money
         s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
@@ -118,8 +121,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
             solver.set_bounds(s_out.ids, 0.0, most)
             for name in ("unfilled", "continuity_gap"):
                 solver.fix_columns(lm.variables[name].ids, np.zeros(len(lm.variables[name])))
-            # any whole-homes plan paying close to the LP will do: the efficiency stages' limit
-            solver.set_time_limit(float(opts["efficiency_time_limit_s"]))
+            # a whole-homes plan paying close to the LP: the MIP starts from the donor's own
+            # plan (paying nothing) and finds better ones quickly; a stop keeps the best
             stages = [Stage("money paid", discounted_cost(rm, ("steun_out",), -1.0), scale=MONEY_SCALE)]
     x0 = rm.start() if start_values is None else rm.with_gaps(rm.point(
         {k: v for k, v in start_values.items() if not k.startswith("steun")}))
@@ -135,7 +138,11 @@ def _keep_homes(rm):
     that the money stage after it is an LP: the least money that plan needs."""
     def prepare(solver: HighsSolver, x: np.ndarray):
         ids = np.flatnonzero(rm.model.integrality)
-        solver.fix_columns(ids, np.round(x[ids]))
+        solver.fix_columns(ids, x[ids])  # as solved (rounding could push a fixed stage past its tolerance)
+        # HiGHS 1.16's presolve can call this LP infeasible (its dual reductions with the
+        # stage-fixing rows' tiny right-hand sides; measured on a synthetic region): an LP of
+        # money only, small enough without it
+        solver.set_option("presolve", "off")
         return np.zeros(0), np.zeros(0)
     return prepare
 

@@ -162,6 +162,11 @@ class HighsSolver:
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         self.h.changeColsIntegrality(len(ids), ids, np.full(len(ids), kind))
 
+    def set_option(self, key: str, value) -> None:
+        """A HiGHS option for the following solves (kept if the instance is renewed)."""
+        self.options[key] = value
+        self.h.setOptionValue(key, value)
+
     def set_mip_rel_gap(self, gap: float | None) -> None:
         """The relative MIP gap at which the following solves stop (None: the options')."""
         if gap is None:
