@@ -63,7 +63,7 @@ def make_case(name: str, folder: Path) -> Path:
 
 def one(name: str, tradeoff: bool) -> dict:
     from dpm.model.case import load_case
-    from dpm.run import run_case
+    from dpm.regional import run_case
 
     with tempfile.TemporaryDirectory() as tmp:
         case = load_case(make_case(name, Path(tmp)))

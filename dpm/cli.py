@@ -151,7 +151,7 @@ def cmd_run(args) -> int:
     from dpm.explain import sentences
     from dpm.model.case import load_case
     from dpm.results import OUTPUTS, write_results
-    from dpm.run import run_case
+    from dpm.regional import run_case
 
     previous = None
     if args.from_summary is not None:
@@ -218,14 +218,10 @@ def cmd_room(args) -> int:
 def cmd_steun(args) -> int:
     from dpm.model.case import load_case
     from dpm.money import projectsteun
-    from dpm.results import json_file, table_files, versions
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "steun")
-    start = time.perf_counter()
     results = projectsteun(case, with_curve=not args.no_curve)
-    steun = pd_concat([r.steun for r in results])
-    curve = pd_concat([r.curve.assign(region=" + ".join(r.regions)) for r in results if len(r.curve)])
     for r in results:
         name = " + ".join(r.regions)
         if r.steun.empty:
@@ -247,89 +243,54 @@ def cmd_steun(args) -> int:
             print("  money (EUR mln, discounted) -> unfilled homes: " + ", ".join(
                 f"{b / 1e6:,.1f} -> {_fmt_int(u)}" for b, u in zip(r.curve["budget_discounted_eur"],
                                                                    r.curve["unfilled_homes"])))
-    summary = {"case": case.name, "seconds": round(time.perf_counter() - start, 3),
-               "regions": [{"regions": list(r.regions), "steun_discounted_eur": round(r.total_discounted_eur, 2),
-                            "steun_nominal_eur": float(r.steun["steun_eur"].sum()),
-                            "steun_discounted_eur_if_timing_free": r.free_timing_discounted_eur,
-                            "not_closed_by_money": r.residual,
-                            "stages": [s.as_dict() for s in r.stages]} for r in results],
-               "money": case.scenario["money"],
-               "units": {"steun_eur": "EUR nominal, paid in that year", "discounted_eur": f"EUR of {case.scenario.base_year}"},
-               "versions": versions(), "scenario": case.scenario.raw}
-    _write(out, {**table_files({"steun.csv": steun, "steun_curve.csv": curve}), "summary.json": json_file(summary)},
-           args.force)
-    print(f"\nWritten to {out}/ (steun.csv, steun_curve.csv, summary.json); total {summary['seconds']:.2f} s")
+    results.to_folder(out, args.force, on_done=lambda: _written.append(out))
+    print(f"\nWritten to {out}/ (steun.csv, steun_curve.csv, summary.json); total {results.seconds:.2f} s")
     return 0
 
 
 def cmd_national(args) -> int:
     from dpm.model.case import load_case
     from dpm.national import run_national
-    from dpm.results import json_file, table_files, versions
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "national")
     result = run_national(case, engine=args.engine, address=args.address, workers=args.workers,
                           solidarity=not args.no_solidarity, progress=_progress(_bar("regions")))
     _clear_progress()
-    summary_table = result.region_summary()
-    short = result.shortfall.groupby(["region", "type", "year"], as_index=False)[["homes", "value_eur"]].sum()
-    before = pd_concat([o.shortfall for o in result.regional])
+    summary = result.summary(engine=args.engine)
+    tables = result.tables()
+    short, before = tables["national_shortfall.csv"], tables["regional_shortfall.csv"]
     years = case.scenario.policy_calendar_years
-    print(f"National shortfall {years[0]}-{years[-1]} ({len(summary_table)} regions, "
+    print(f"National shortfall {years[0]}-{years[-1]} ({len(tables['region_summary.csv'])} regions, "
           f"{len(case.corporations)} corporations), homes and EUR mln (nominal):")
     print(f"{'type':<18}{'regional alone':>16}{'with solidarity':>17}{'EUR mln':>10}")
     for k in [*sorted(set(case.opgave["type"]))]:
         b = int(before.loc[before["type"] == k, "homes"].sum()) if len(before) else 0
         n = short[short["type"] == k]
         print(f"{k:<18}{_fmt_int(b):>16}{_fmt_int(int(n['homes'].sum())):>17}{n['value_eur'].sum() / 1e6:>10,.1f}")
-    total_before = int(before["homes"].sum()) if len(before) else 0
-    print(f"{'total':<18}{_fmt_int(total_before):>16}{_fmt_int(int(short['homes'].sum())):>17}"
-          f"{short['value_eur'].sum() / 1e6:>10,.1f}")
-    print(f"Solidarity pool: EUR {result.flows['steun_out_eur'].sum() / 1e6:,.1f} mln paid in by "
-          f"{(summary_table['steun_out_eur'] > 0).sum()} donor regions, EUR {result.flows['steun_in_eur'].sum() / 1e6:,.1f}"
-          f" mln paid out to {(summary_table['steun_in_eur'] > 0).sum()} regions"
+    print(f"{'total':<18}{_fmt_int(summary['regional_shortfall_homes']):>16}"
+          f"{_fmt_int(summary['national_shortfall_homes']):>17}{summary['national_shortfall_eur'] / 1e6:>10,.1f}")
+    regions = tables["region_summary.csv"]
+    print(f"Solidarity pool: EUR {summary['pool_in_eur'] / 1e6:,.1f} mln paid in by "
+          f"{(regions['steun_out_eur'] > 0).sum()} donor regions, EUR {summary['pool_out_eur'] / 1e6:,.1f}"
+          f" mln paid out to {(regions['steun_in_eur'] > 0).sum()} regions"
           + ("" if result.solidarity else " (solidarity off)"))
-    gap = int(short["homes"].sum()) - result.bound_homes
+    paid = result.pool[result.pool["paid_in_eur"] > 0]
+    if len(paid):
+        print("Pool per year (EUR mln paid in = paid out): " + ", ".join(
+            f"{int(y)} {v / 1e6:,.1f}" for y, v in zip(paid["year"], paid["paid_in_eur"])))
+    gap = summary["gap_to_bound_homes"]
     how = ("one MIP of MODEL.md 6" if result.method == "single_mip"
            else "national LP: donors re-plan, homes continuous")
-    print(f"Lower bound {result.bound_homes:,.0f} homes ({how}); "
-          f"the shortfall is {gap:,.0f} homes above it (gap {gap / max(int(short['homes'].sum()), 1):.2%})")
+    print(f"Lower bound {result.bound_homes:,.0f} homes ({how}); the shortfall is {gap:,.0f} homes above it "
+          f"(gap {gap / max(summary['national_shortfall_homes'], 1):.2%})")
     if result.bound_free_timing_homes is not None:
         print(f"Money follows the projects (money.timing = projects); paid free in time the bound would be "
               f"{result.bound_free_timing_homes:,.0f} homes: tying money to projects costs "
               f"{result.bound_homes - result.bound_free_timing_homes:,.0f} homes (LP)")
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
-    summary = {"case": case.name, "solidarity": result.solidarity, "engine": args.engine,
-               "national_shortfall_homes": int(short["homes"].sum()),
-               "national_shortfall_eur": round(float(short["value_eur"].sum()), 2),
-               "regional_shortfall_homes": total_before, "lower_bound_homes": round(result.bound_homes, 2),
-               "method": result.method,
-               "lower_bound_meaning": ("bound of the single MIP of " if result.method == "single_mip" else
-                                       "optimum of the national LP (homes continuous, min_transfer relaxed) of ")
-                                      + "MODEL.md 6: donor regions re-plan with their whole opgave filled and every "
-                                        "limit met; the pool balances per year; money timing as in the scenario; "
-                                        "components linked by a werkgebied at their own bound. No whole-homes plan "
-                                        "leaves fewer homes unfilled",
-               "gap_to_bound_homes": round(gap, 2),
-               "lower_bound_free_timing_homes": result.bound_free_timing_homes,
-               "money": case.scenario["money"],
-               "pool_in_eur": round(float(result.flows["steun_out_eur"].sum()), 2),
-               "pool_out_eur": round(float(result.flows["steun_in_eur"].sum()), 2),
-               "national_stages": [s.as_dict() for s in result.stages],
-               "regions": [{"regions": list(o.regions), "stages": [s.as_dict() for s in o.stages],
-                            "after_solidarity": [s.as_dict() for s in f.stages] if f is not o else None}
-                           for o, f in zip(result.regional, result.final)],
-               "seconds": result.seconds,
-               "units": {"*_homes": "homes over the policy period", "*_eur": "EUR, nominal"},
-               "versions": versions(), "scenario": case.scenario.raw}
-    tables = {"region_summary.csv": summary_table, "national_shortfall.csv": short,
-              "regional_shortfall.csv": before, "solidarity.csv": result.flows, "pool.csv": result.pool,
-              "unfilled_by_corporation.csv": result.unfilled_by_corporation(),
-              "execution.csv": pd_concat([f.execution for f in result.final]), "projection.csv": result.projection}
-    files = {**table_files(tables), "summary.json": json_file(summary)}
-    _write(out, files, args.force)
-    print(f"\nWritten to {out}/ ({', '.join(files)})")
+    result.to_folder(out, args.force, engine=args.engine, on_done=lambda: _written.append(out))
+    print(f"\nWritten to {out}/ ({', '.join([*tables, 'summary.json'])})")
     return 0
 
 

@@ -129,10 +129,53 @@ def steun_curve(case: Case, regions: tuple[str, ...], requirement_discounted_eur
     return pd.DataFrame(rows), reports
 
 
-def projectsteun(case: Case, with_curve: bool = True) -> list[SteunResult]:
+class Projectsteun(list):
+    """The projectsteun of every component of a case (a list of :class:`SteunResult`), with
+    its tables, ``summary.json`` and :meth:`to_folder`."""
+
+    def __init__(self, case: Case, results: list[SteunResult], seconds: float):
+        super().__init__(results)
+        self.case = case
+        self.seconds = seconds
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        frames = [r.steun for r in self if len(r.steun)]
+        curves = [r.curve.assign(region=" + ".join(r.regions)) for r in self if len(r.curve)]
+        return {"steun.csv": pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+                "steun_curve.csv": pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()}
+
+    def summary(self) -> dict:
+        from dpm.results import versions
+
+        sc = self.case.scenario
+        return {"case": self.case.name, "seconds": round(self.seconds, 3),
+                "regions": [{"regions": list(r.regions), "steun_discounted_eur": round(r.total_discounted_eur, 2),
+                             "steun_nominal_eur": float(r.steun["steun_eur"].sum()),
+                             "steun_discounted_eur_if_timing_free": r.free_timing_discounted_eur,
+                             "not_closed_by_money": r.residual,
+                             "stages": [s.as_dict() for s in r.stages]} for r in self],
+                "money": sc["money"],
+                "units": {"steun_eur": "EUR nominal, paid in that year", "discounted_eur": f"EUR of {sc.base_year}"},
+                "versions": versions(), "scenario": sc.raw}
+
+    def to_folder(self, out, force: bool = False, on_done=None):
+        """Write steun.csv, steun_curve.csv and summary.json into ``out``, whole or not at all,
+        under the output rules of :mod:`dpm.outputs`."""
+        from pathlib import Path
+
+        from dpm.outputs import check_out
+        from dpm.results import json_file, table_files, write_folder
+
+        check_out(Path(out), [self.case.path], force)
+        files = {**table_files(self.tables()), "summary.json": json_file(self.summary())}
+        return write_folder(Path(out), files, force, on_done=on_done)
+
+
+def projectsteun(case: Case, with_curve: bool = True) -> Projectsteun:
     """The projectsteun requirement and curve of every component (region) of ``case``."""
     from dpm.model.allocation import components
 
+    clock = time.perf_counter()
     out = []
     free = case.with_setting("money", "timing", "free") if case.scenario["money"]["timing"] != "free" else None
     for regions in components(case):
@@ -147,4 +190,4 @@ def projectsteun(case: Case, with_curve: bool = True) -> list[SteunResult]:
             more += [dataclasses.replace(s, name=f"{s.name} (timing free)") for s in free_stages]
         out.append(SteunResult(regions, table, curve, stages + more, time.perf_counter() - start,
                                residual(stages), free_total))
-    return out
+    return Projectsteun(case, out, time.perf_counter() - clock)

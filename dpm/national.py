@@ -39,7 +39,7 @@ from dpm.model.case import Case
 from dpm.model.linear import LinearModel
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.money import discounted_cost
-from dpm.run import shortfall_table
+from dpm.regional import shortfall_table
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.highs import HighsSolver
 from dpm.solvers.lexicographic import Stage, StageReport, solve_lexicographic
@@ -326,6 +326,59 @@ class NationalResult:
                 row["seconds"] = round(o.seconds + (f.seconds if f is not o else 0.0), 3)
                 rows.append(row)
         return pd.DataFrame(rows).sort_values("region").reset_index(drop=True)
+
+    def summary(self, engine: str = "local") -> dict:
+        """``summary.json`` of the national run: the shortfall, its bound and what the bound
+        means, the pool, every stage, the versions and the effective scenario."""
+        from dpm.results import versions
+
+        case = self.case
+        before = pd.concat([o.shortfall for o in self.regional], ignore_index=True)
+        meaning = ("bound of the single MIP of " if self.method == "single_mip" else
+                   "optimum of the national LP (homes continuous, min_transfer relaxed) of ")
+        return {"case": case.name, "solidarity": self.solidarity, "engine": engine,
+                "national_shortfall_homes": self.shortfall_homes,
+                "national_shortfall_eur": round(float(self.shortfall["value_eur"].sum()), 2),
+                "regional_shortfall_homes": int(before["homes"].sum()) if len(before) else 0,
+                "lower_bound_homes": round(self.bound_homes, 2), "method": self.method,
+                "lower_bound_meaning": meaning + "MODEL.md 6: donor regions re-plan with their whole opgave filled "
+                                       "and every limit met; the pool balances per year; money timing as in the "
+                                       "scenario; components linked by a werkgebied at their own bound. No "
+                                       "whole-homes plan leaves fewer homes unfilled",
+                "gap_to_bound_homes": round(self.shortfall_homes - self.bound_homes, 2),
+                "lower_bound_free_timing_homes": self.bound_free_timing_homes,
+                "money": case.scenario["money"],
+                "pool_in_eur": round(float(self.flows["steun_out_eur"].sum()), 2),
+                "pool_out_eur": round(float(self.flows["steun_in_eur"].sum()), 2),
+                "national_stages": [s.as_dict() for s in self.stages],
+                "regions": [{"regions": list(o.regions), "stages": [s.as_dict() for s in o.stages],
+                             "after_solidarity": [s.as_dict() for s in f.stages] if f is not o else None}
+                            for o, f in zip(self.regional, self.final)],
+                "seconds": self.seconds,
+                "units": {"*_homes": "homes over the policy period", "*_eur": "EUR, nominal"},
+                "versions": versions(), "scenario": case.scenario.raw}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The national run's tables by file name (MODEL.md 7)."""
+        short = self.shortfall.groupby(["region", "type", "year"], as_index=False)[["homes", "value_eur"]].sum()
+        before = pd.concat([o.shortfall for o in self.regional], ignore_index=True)
+        return {"region_summary.csv": self.region_summary(), "national_shortfall.csv": short,
+                "regional_shortfall.csv": before, "solidarity.csv": self.flows, "pool.csv": self.pool,
+                "unfilled_by_corporation.csv": self.unfilled_by_corporation(),
+                "execution.csv": pd.concat([f.execution for f in self.final], ignore_index=True),
+                "projection.csv": self.projection}
+
+    def to_folder(self, out, force: bool = False, engine: str = "local", on_done=None):
+        """Write the tables and ``summary.json`` into ``out``, whole or not at all, under the
+        output rules of :mod:`dpm.outputs` (a folder dpm did not write is never replaced)."""
+        from pathlib import Path
+
+        from dpm.outputs import check_out
+        from dpm.results import json_file, table_files, write_folder
+
+        check_out(Path(out), [self.case.path], force)
+        files = {**table_files(self.tables()), "summary.json": json_file(self.summary(engine))}
+        return write_folder(Path(out), files, force, on_done=on_done)
 
     def unfilled_by_corporation(self) -> pd.DataFrame:
         """After solidarity: unfilled homes per region, corporation (origin) and type, incl. verduurzaming."""

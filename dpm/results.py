@@ -22,7 +22,7 @@ import pandas as pd
 
 import dpm
 from dpm.outputs import MARKER, check_out, check_results_folder, marker_content, written_by_dpm
-from dpm.run import RunResult
+from dpm.regional import RunResult
 
 # The files of a results folder, in the order a reader needs them (README: "What a run writes").
 OUTPUTS = ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv", "diagnosis.csv",

@@ -93,7 +93,7 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
 
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
-    """Exact where it costs little: a stage with whole values that stopped at its tolerance
+    """Exact where it costs little: a stage counted in homes that stopped at its tolerance
     (``homes_gap``, ``mip_rel_gap``) gets up to ``solver.prove_exact_s`` seconds more, from its
     incumbent, to prove the exact optimum. Returns the better point, the larger bound, the
     honest status and gap, and the seconds used."""
@@ -156,7 +156,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         bound = out.bound if out.bound is not None and np.isfinite(out.bound) else None
         status, gap = honest_status(out.status, value, bound, stage.integral)
         seconds = out.seconds
-        if status == "within_tolerance" and stage.integral and solver.prove_s > 0:
+        if status == "within_tolerance" and stage.in_homes and stage.integral and solver.prove_s > 0:
             x, value, bound, status, gap, extra = _prove(solver, stage, cost, x, value, bound)
             seconds += extra
         result.stages.append(StageReport(

@@ -6,7 +6,7 @@ from bruteforce import brute_force
 from conftest import write_case
 
 from dpm.model.case import load_case
-from dpm.run import solve_component
+from dpm.regional import solve_component
 
 SCENARIO = """base_year = 2025
 [horizon]

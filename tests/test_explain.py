@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import DEFAULT_CASE
 
-import dpm.run
+import dpm.regional
 from dpm.explain import sentences
 from dpm.model.allocation import LIMIT_ROWS
 from dpm.model.case import load_case
@@ -21,7 +21,7 @@ def _unfilled(monkeypatch=None, relax=None) -> int:
     gets EUR 1 mln (1.0 in the model's EUR mln) more room, in every model the run builds."""
     if relax is not None:
         cid, year, limit = relax
-        build = dpm.run.build_region_model
+        build = dpm.regional.build_region_model
 
         def relaxed(*args, **kwargs):
             rm = build(*args, **kwargs)
@@ -32,8 +32,8 @@ def _unfilled(monkeypatch=None, relax=None) -> int:
             lower[block.index.get_loc((cid, year))] -= 1.0
             rm.model._row["lb"][k] = lower
             return rm
-        monkeypatch.setattr(dpm.run, "build_region_model", relaxed)
-    run = dpm.run.run_case(CASE)
+        monkeypatch.setattr(dpm.regional, "build_region_model", relaxed)
+    run = dpm.regional.run_case(CASE)
     return run.components[0].objectives["unfilled_homes"], run
 
 

@@ -8,7 +8,7 @@ from conftest import DEFAULT_CASE, copy_default, run_cli, write_case
 from dpm.cli import main
 from dpm.model.case import load_case
 from dpm.money import discount_factors, projectsteun
-from dpm.run import run_case
+from dpm.regional import run_case
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from conftest import DEFAULT_CASE
 from dpm.model.case import load_case
 from dpm.model.projection import Projection
 from dpm.model.room import investment_room, profiles, spread
-from dpm.run import run_case
+from dpm.regional import run_case
 
 CASE = load_case(DEFAULT_CASE)
 ROOM = investment_room(CASE)

@@ -172,7 +172,7 @@ def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_pat
     from conftest import write_case
 
     from dpm.model.allocation import components
-    from dpm.run import solve_component
+    from dpm.regional import solve_component
     from dpm.solvers.highs import HighsSolver
     from dpm.solvers.lexicographic import solve_lexicographic
 

@@ -16,7 +16,7 @@ from test_bruteforce import INSTANCES, _case
 
 from dpm.model.case import Case, load_case
 from dpm.model.projection import LIMITS, Projection
-from dpm.run import solve_component
+from dpm.regional import solve_component
 from dpm.scenarios import path as package_path
 
 

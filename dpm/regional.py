@@ -61,6 +61,23 @@ class RunResult:
     def table(self, name: str) -> pd.DataFrame:
         return pd.concat([getattr(c, name) for c in self.components], ignore_index=True)
 
+    def to_folder(self, out, force: bool = False, report: bool = False, on_done=None):
+        """Write the run's files (README "What a run writes") into ``out``, whole or not at
+        all, under the output rules of :mod:`dpm.outputs`; ``report``: also report.xlsx and
+        report.html."""
+        from pathlib import Path
+
+        from dpm.outputs import check_out
+        from dpm.results import write_results
+
+        check_out(Path(out), [self.case.path], force)
+        extra = None
+        if report:
+            from dpm.report import report_writers
+
+            extra = report_writers()
+        return write_results(self, Path(out), force=force, on_done=on_done, extra=extra)
+
     @property
     def warnings(self) -> list[str]:
         """Every warning of the run, each once: norms broken before any opgave, stages that
@@ -163,7 +180,8 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     p = None
     agg = build_region_model(case, regions, aggregate=True)
     build_seconds = time.perf_counter() - start
-    first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages(), agg.start(), tol, homes_gap,
+    # stages 1-2; the timing tie-break comes once the relations are chosen (dpm.efficiency.plan)
+    first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages()[:2], agg.start(), tol, homes_gap,
                                 on_stage)
     optimum = first.stages[1].objective
     try:

@@ -1,0 +1,43 @@
+"""The library API (README "Library"): the same answers and files as the command."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import DEFAULT_CASE
+
+import dpm
+from dpm.outputs import OutputRefused
+
+
+@pytest.fixture(scope="module")
+def api_run():
+    case = dpm.load_case(dpm.case_path("voorbeeldregio"))
+    return case, dpm.run(case)
+
+
+def test_run_to_folder_writes_what_the_command_writes(api_run, default_results, tmp_path):
+    _, result = api_run
+    out = tmp_path / "api"
+    result.to_folder(out)
+    for name in ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv", "diagnosis.csv",
+                 "investment_room.csv"):
+        assert (out / name).read_bytes() == (default_results.folder / name).read_bytes(), name
+    assert result.table("shortfall")["homes"].sum() == default_results.shortfall["homes"].sum()
+
+
+def test_to_folder_keeps_the_output_rules(api_run):
+    case, result = api_run
+    with pytest.raises(OutputRefused):
+        result.to_folder(DEFAULT_CASE)  # the case folder itself
+    assert sorted(p.name for p in DEFAULT_CASE.iterdir()) == sorted(p.name for p in case.path.iterdir())
+
+
+def test_projectsteun_and_room_through_the_api(api_run, tmp_path):
+    case, _ = api_run
+    steun = dpm.projectsteun(case, with_curve=False)
+    assert len(steun) == 1 and steun[0].total_discounted_eur > 0
+    steun.to_folder(tmp_path / "steun")
+    table = pd.read_csv(tmp_path / "steun" / "steun.csv")
+    assert table["steun_eur"].sum() == pytest.approx(steun[0].steun["steun_eur"].sum())
+    room = dpm.room(case)
+    assert {"corporation_id", "type", "homes", "binding_limit"} <= set(room.columns)
