@@ -78,10 +78,17 @@ class RegionModel:
         w_unfilled = self.tasks["type"].map(weights).to_numpy(float)
         # a corporation's gap depends on its own decisions only, and leaving tasks unfilled is
         # always allowed, so at the optimum each corporation is at its own least gap: fixing
-        # it per corporation is the same as fixing the total, with decoupled rows
+        # it per corporation is the same as fixing the total, with decoupled rows. Not so when
+        # money follows the projects (steun_follows_projects): a corporation's money then
+        # depends on the homes it takes on, which others could take instead, so the least
+        # total gap can be split over the corporations in many ways, and only the total is
+        # fixed (measured: per corporation left 284 homes unfilled where 68 were possible)
         gap = lm.variables["continuity_gap"]
-        groups = np.full(lm.n_cols, -1)
-        groups[gap.ids] = self.projection.corporations.index.get_indexer(gap.index.get_level_values("corporation_id"))
+        groups = None
+        if "steun_follows_projects" not in lm.constraints:
+            groups = np.full(lm.n_cols, -1)
+            groups[gap.ids] = self.projection.corporations.index.get_indexer(
+                gap.index.get_level_values("corporation_id"))
         stages = [
             Stage("continuity", lm.cost({"continuity_gap": 1.0}), scale=MONEY_SCALE, groups=groups),
             Stage("unfilled", lm.cost({"unfilled": w_unfilled}),
