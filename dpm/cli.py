@@ -282,9 +282,12 @@ def cmd_national(args) -> int:
     gap = summary["gap_to_bound_homes"]
     how = ("one MIP of MODEL.md 6" if result.method == "single_mip"
            else "national LP: donors re-plan, homes continuous")
-    print(f"Lower bound {result.bound_homes:,.0f} homes ({how}); the shortfall is {gap:,.0f} homes above it "
-          f"(gap {gap / max(summary['national_shortfall_homes'], 1):.2%})")
-    if result.bound_free_timing_homes is not None:
+    if result.bound_homes is None:
+        print(f"No lower bound proven ({how} stopped before its optimum; see summary.json)")
+    else:
+        print(f"Lower bound {result.bound_homes:,.0f} homes ({how}); the shortfall is {gap:,.0f} homes above it "
+              f"(gap {gap / max(summary['national_shortfall_homes'], 1):.2%})")
+    if result.bound_free_timing_homes is not None and result.bound_homes is not None:
         print(f"Money follows the projects (money.timing = projects); paid free in time the bound would be "
               f"{result.bound_free_timing_homes:,.0f} homes: tying money to projects costs "
               f"{result.bound_homes - result.bound_free_timing_homes:,.0f} homes (LP)")

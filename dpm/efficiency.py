@@ -129,9 +129,6 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     lp.set_objective(rm.stage("transfers").cost)
     lp.set_time_limit(0.1 * float(opts["time_limit_s"]))  # large regions: the LP itself can be slow
 
-    def on_only(pairs_used: list[int]):
-        return _on_only(rm, make_solver, opts, pairs_used)
-
     # first try: one partner for each corporation with a role, the one the LP relates it to most
     out = lp.solve()
     if not out.has_solution:
@@ -147,7 +144,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
             if len(mine) and not partners & set(mine.tolist()):
                 partners.add(int(mine[np.argmax(score[mine])]))
     if partners and len(partners) <= roles.bound + 1:
-        first = on_only(sorted(partners))
+        first = _on_only(rm, make_solver, opts, sorted(partners))
         if first is not None and np.round(first[y]).sum() <= roles.bound:
             return first
     chosen: list[int] = []
@@ -168,7 +165,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         chosen += [int(p) for p in np.flatnonzero(value > 1e-6) if p not in chosen]
     order = [int(p) for p in np.argsort(-value, kind="stable") if p not in chosen]
     for _ in range(rounds):
-        found = on_only(chosen)
+        found = _on_only(rm, make_solver, opts, chosen)
         if found is not None:
             return found
         if not order:

@@ -148,7 +148,7 @@ def _keep_homes(rm):
 
 
 # --- engines: the same function over jobs (case, regions), results in job order --------------
-Job = tuple  # (case, regions) or (case, regions, start values)
+Job = tuple  # (case, regions), or (case, regions, start values, money) as solve_regional takes them
 
 
 def _fault_injection(regions: tuple[str, ...]) -> None:
@@ -288,7 +288,7 @@ class NationalResult:
     pool: pd.DataFrame | None = None  # per year: paid_in_eur, paid_out_eur, lp_paid_in_eur
     projection: pd.DataFrame | None = None  # after solidarity, every corporation
     shortfall: pd.DataFrame | None = None  # the national shortfall: after solidarity
-    bound_homes: float = 0.0  # no whole-homes plan of MODEL.md 6 leaves fewer homes unfilled
+    bound_homes: float | None = None  # no whole-homes plan of MODEL.md 6 leaves fewer unfilled (None: not proven)
     bound_free_timing_homes: float | None = None  # the same bound with money free in time (timing = projects only)
     lp_unfilled: pd.Series | None = None  # per region: unfilled homes in the national LP (or single MIP)
     method: str = "decomposition"  # national.method used
@@ -340,12 +340,13 @@ class NationalResult:
                 "national_shortfall_homes": self.shortfall_homes,
                 "national_shortfall_eur": round(float(self.shortfall["value_eur"].sum()), 2),
                 "regional_shortfall_homes": int(before["homes"].sum()) if len(before) else 0,
-                "lower_bound_homes": round(self.bound_homes, 2), "method": self.method,
+                "lower_bound_homes": None if self.bound_homes is None else round(self.bound_homes, 2),
+                "method": self.method,
                 "lower_bound_meaning": meaning + "MODEL.md 6: donor regions re-plan with their whole opgave filled "
                                        "and every limit met; the pool balances per year; money timing as in the "
                                        "scenario; components linked by a werkgebied at their own bound. No "
                                        "whole-homes plan leaves fewer homes unfilled",
-                "gap_to_bound_homes": round(self.shortfall_homes - self.bound_homes, 2),
+                "gap_to_bound_homes": None if self.bound_homes is None else round(self.shortfall_homes - self.bound_homes, 2),
                 "lower_bound_free_timing_homes": self.bound_free_timing_homes,
                 "money": case.scenario["money"],
                 "pool_in_eur": round(float(self.flows["steun_out_eur"].sum()), 2),
@@ -398,6 +399,25 @@ def _add_pool_balance(lm: LinearModel, years: np.ndarray) -> None:
 def _table(block_series: pd.Series, column: str) -> pd.DataFrame:
     """A money block (EUR mln per corporation and year) as a table corporation_id, year, ``column`` in EUR."""
     return (block_series * MONEY_SCALE).rename(column).reset_index()
+
+
+def _money(outcomes: list[RegionalOutcome], block: str, column: str) -> pd.DataFrame:
+    """The money block ``block`` of every outcome, one table corporation_id, year, ``column`` (EUR)."""
+    if not outcomes:
+        return pd.DataFrame(columns=["corporation_id", "year", column])
+    return pd.concat([_table(o.values[block], column) for o in outcomes], ignore_index=True)
+
+
+def _linked_bound(regional: list[RegionalOutcome]) -> float:
+    """The unfilled bound of the components linked by a werkgebied (outside solidarity)."""
+    return sum(float(s.bound if s.bound is not None else s.objective)
+               for o in regional if len(o.regions) > 1 for s in o.stages[1:2])
+
+
+def _proven(stage: StageReport) -> float | None:
+    """The unfilled optimum of the national LP as a bound: only when the LP was solved to
+    optimality (an LP stopped early has no bound to give)."""
+    return float(stage.objective) if stage.status == "optimal" else None
 
 
 def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool = True, money_stage: bool = True,
@@ -458,7 +478,7 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
     return flows, rm, x, result.stages
 
 
-def lm_unfilled_by_region(rm, x: np.ndarray) -> pd.Series:
+def unfilled_by_region(rm, x: np.ndarray) -> pd.Series:
     """Weighted unfilled homes per region in a solution of a (national) model."""
     u = rm.model.variables["unfilled"].series(x).to_numpy()
     return pd.Series(u, index=rm.tasks["region"].to_numpy()).groupby(level=0).sum()
@@ -502,11 +522,10 @@ def _single_mip(case: Case, regional: list[RegionalOutcome], t0: float, t1: floa
     pool = pd.DataFrame({"year": years, "paid_in_eur": _per_year(flows, "steun_out_eur", years).to_numpy(),
                          "paid_out_eur": _per_year(flows, "steun_in_eur", years).to_numpy()})
     unfilled = next(s for s in stages if s.name.startswith("unfilled ("))
-    linked_bound = sum(float(s.bound if s.bound is not None else s.objective) for o in linked for s in o.stages[1:2])
     return NationalResult(case, regional, final, stages, flows.reset_index(drop=True), pool,
                           projection.sort_values(["corporation_id", "year"]).reset_index(drop=True), shortfall,
-                          bound_homes=float(unfilled.bound if unfilled.bound is not None else unfilled.objective)
-                          + linked_bound, lp_unfilled=lm_unfilled_by_region(rm, x), method="single_mip",
+                          bound_homes=None if unfilled.bound is None else float(unfilled.bound) + _linked_bound(regional),
+                          lp_unfilled=unfilled_by_region(rm, x), method="single_mip",
                           seconds={"regional": round(t1 - t0, 3), "national_mip": round(t2 - t1, 3),
                                    "total": round(t2 - t0, 3)})
 
@@ -525,7 +544,7 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
     lp_flows, rm, x, stages = solidarity_lp(case, regional, solidarity)
     bound_free = None
     if solidarity and case.scenario["money"]["timing"] != "free":  # what tying money to projects costs
-        bound_free = float(solidarity_lp(case.with_setting("money", "timing", "free"), regional, True, False)[3][1].objective)
+        bound_free = _proven(solidarity_lp(case.with_setting("money", "timing", "free"), regional, True, False)[3][1])
     t2 = time.perf_counter()
 
     def most(o: RegionalOutcome, column: str, scale: pd.Series | None = None) -> pd.DataFrame:
@@ -537,8 +556,7 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
     paying = [o for r, o in single.items() if o.donor and (lp_flows["region"].eq(r) & (lp_flows["steun_out_eur"] > 0)).any()]
     donors = map_regions([(case, o.regions, o.values, ("donor", most(o, "steun_out_eur"))) for o in paying],
                          engine, address, workers)
-    capacity = pd.concat([_table(d.values["steun_out"], "eur") for d in donors], ignore_index=True) \
-        if donors else pd.DataFrame(columns=["corporation_id", "year", "eur"])
+    capacity = _money(donors, "steun_out", "eur")
     cap_year = _per_year(capacity, "eur", years)
     lp_year = _per_year(lp_flows, "steun_out_eur", years)
     share = (cap_year / lp_year.where(lp_year > 0)).clip(upper=1.0).fillna(0.0)  # of the LP's money the donors can pay
@@ -548,8 +566,7 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
     t3 = time.perf_counter()
 
     # the donors pay exactly what the recipients use, each in proportion to its capacity that year
-    used = pd.concat([_table(r.values["steun_in"], "steun_in_eur") for r in again], ignore_index=True) \
-        if again else pd.DataFrame(columns=["corporation_id", "year", "steun_in_eur"])
+    used = _money(again, "steun_in", "steun_in_eur")
     used_year = _per_year(used, "steun_in_eur", years)
     ratio = (used_year / cap_year.where(cap_year > 0)).clip(upper=1.0).fillna(0.0)
     paid_donors = []
@@ -562,8 +579,7 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
         paid_donors.append(dataclasses.replace(d, values=values, projection=drm.evaluate(xd)))
     by_region = {o.regions: o for o in [*paid_donors, *again]}
     final = [by_region.get(o.regions, o) for o in regional]
-    paid = pd.concat([_table(d.values["steun_out"], "steun_out_eur") for d in paid_donors], ignore_index=True) \
-        if paid_donors else pd.DataFrame(columns=["corporation_id", "year", "steun_out_eur"])
+    paid = _money(paid_donors, "steun_out", "steun_out_eur")
     flows = used.merge(paid, on=["corporation_id", "year"], how="outer").fillna(0.0)
     flows.insert(1, "region", flows["corporation_id"].map(case.corporations["region"]))
     flows = flows[(flows["steun_in_eur"] > 0.005) | (flows["steun_out_eur"] > 0.005)]
@@ -575,12 +591,12 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
                          "donor_capacity_eur": cap_year.round(2).to_numpy()})
     projection = pd.concat([f.projection for f in final], ignore_index=True).sort_values(["corporation_id", "year"])
     shortfall = pd.concat([f.shortfall for f in final], ignore_index=True)
-    linked = sum(float(s.bound if s.bound is not None else s.objective) for o in regional if len(o.regions) > 1
-                 for s in o.stages[1:2])
+    linked = _linked_bound(regional)
+    bound = _proven(stages[1])
     return NationalResult(case, regional, final, stages, flows, pool, projection.reset_index(drop=True), shortfall,
-                          bound_homes=float(stages[1].objective) + linked,
+                          bound_homes=None if bound is None else bound + linked,
                           bound_free_timing_homes=None if bound_free is None else bound_free + linked,
                           solidarity=solidarity,
-                          lp_unfilled=lm_unfilled_by_region(rm, x),
+                          lp_unfilled=unfilled_by_region(rm, x),
                           seconds={"regional": round(t1 - t0, 3), "national_lp": round(t2 - t1, 3),
                                    "whole_homes": round(t3 - t2, 3), "total": round(t3 - t0, 3)})

@@ -311,9 +311,10 @@ def _add_ratio_rows(lm: LinearModel, proj: Projection, z, gap, money=None) -> No
 
 def _add_steun_cap(lm: LinearModel, proj: Projection, z, money) -> None:
     """``steun_follows_projects`` (MODEL.md 6, ``money.timing = "projects"``): money paid to a
-    corporation in year t is at most what its projects of that year leave unfunded, the
-    onrendabele top of the homes it completes plus its verduurzaming and demolition cost
-    (``Projection.q["fundable"]``); nothing in the continuity years."""
+    corporation in year t is at most the cost of its projects of that year: per home it
+    completes its investment, or only its onrendabele top (``money.project_cap``), plus its
+    verduurzaming and demolition cost (``Projection.q["fundable"]``); nothing in the
+    continuity years."""
     C, H = len(proj.ids), proj.layout.horizon_years
     n_dec = len(z) // C
     affine = proj.q["fundable"] / MONEY_SCALE  # (C, H, 1 + S)

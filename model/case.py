@@ -184,7 +184,8 @@ class Case:
         return out
 
     def with_setting(self, section: str, key: str, value) -> "Case":
-        """The same case with one scenario setting changed (e.g. money timing for a comparison)."""
+        """The same case with one scenario setting changed (e.g. money timing for a comparison).
+        Not validated again: for values the scenario's own checks allow."""
         raw = {**self.scenario.raw, section: {**self.scenario.raw[section], key: value}}
         return dataclasses.replace(self, scenario=dataclasses.replace(self.scenario, raw=raw))
 

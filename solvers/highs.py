@@ -169,16 +169,12 @@ class HighsSolver:
 
     def set_mip_rel_gap(self, gap: float | None) -> None:
         """The relative MIP gap at which the following solves stop (None: the options')."""
-        if gap is None:
-            gap = self.base_rel_gap
-        self.options["mip_rel_gap"] = float(gap)
-        self.h.setOptionValue("mip_rel_gap", float(gap))
+        self.set_option("mip_rel_gap", float(self.base_rel_gap if gap is None else gap))
 
     def set_node_limit(self, nodes: int | None) -> None:
         """Stop a MIP solve after ``nodes`` branch-and-bound nodes (None: no limit). Unlike a time
         limit, the result does not depend on the machine's speed."""
-        self.options["mip_max_nodes"] = int(nodes) if nodes is not None else 2**31 - 1
-        self.h.setOptionValue("mip_max_nodes", self.options["mip_max_nodes"])
+        self.set_option("mip_max_nodes", int(nodes) if nodes is not None else 2**31 - 1)
 
     def set_time_limit(self, seconds: float | None) -> None:
         """The time limit of each following solve, in seconds (None: back to the solver options')."""
@@ -219,10 +215,8 @@ class HighsSolver:
         self._run()
         out = self._result(time.perf_counter() - start)
         if out.has_solution and abs(float(self.cost @ out.x) - out.objective) > 1e-6 * max(1.0, abs(out.objective)):
-            lp = self.h.getLp()
-            self.h = self._new_instance()
-            self.h.passModel(lp)
-            self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize)
+            self._start = None
+            self._fresh(warm=False)
             self.restarts += 1
             self._run()
             out = self._result(time.perf_counter() - start)
@@ -255,17 +249,17 @@ class HighsSolver:
             self.h.joinSolve()
             raise
 
-    def _fresh(self) -> None:
-        """Replace the HiGHS instance by a new one with the same model, options, objective
-        sense, basis and MIP start (its clock at zero)."""
+    def _fresh(self, warm: bool = True) -> None:
+        """Replace the HiGHS instance by a new one with the same model, options and objective
+        sense (its clock at zero); ``warm``: also the basis and the MIP start."""
         lp = self.h.getLp()
-        basis = self.h.getBasis()
+        basis = self.h.getBasis() if warm else None
         self.h = self._new_instance()
         self.h.passModel(lp)
         self.h.changeObjectiveSense(highspy.ObjSense.kMinimize if self.sense == "min" else highspy.ObjSense.kMaximize)
-        if basis.valid:
+        if basis is not None and basis.valid:
             self.h.setBasis(basis)
-        if self._start is not None:
+        if warm and self._start is not None:
             self.set_start(self._start)
 
     def _result(self, seconds: float) -> SolveResult:
