@@ -163,7 +163,8 @@ def cmd_run(args) -> int:
         args.case = previous.case_path
     elif args.case is None:
         raise CaseError("dpm run", "give a case folder (or --from-summary results/.../summary.json)")
-    case = load_case(args.case)
+    case = load_case(args.case, overrides={"solver": {"backend": args.solver}} if args.solver else None,
+                     overrides_source="--solver")
     out = _out_folder(args, case.name)
     _say_case_notes(case)
     run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None,
@@ -463,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", help="results folder (default results/<case>-<timestamp>/)")
     run.add_argument("--force", action="store_true", help="replace an existing --out folder")
     run.add_argument("--verbose", action="store_true", help="show the HiGHS log")
+    run.add_argument("--solver", metavar="BACKEND",
+                     help="'highs' (default: HiGHS direct) or 'pyomo:NAME' to solve the same stages through "
+                          "Pyomo with solver NAME (appsi_highs, cbc, glpk, gurobi, cplex, ...)")
     run.add_argument("--report", action="store_true", help="also write report.xlsx and report.html")
     run.add_argument("--tradeoff", action="store_true",
                      help="also the trade-off curve: fewest relations at the exact unfilled optimum and at "

@@ -15,7 +15,7 @@ import pandas as pd
 from dpm.model.allocation import LIMIT_ROWS, RegionModel
 from dpm.model.projection import LIMITS
 from dpm.model.scenario import TRADEABLE
-from dpm.solvers.highs import HighsSolver
+from dpm.solvers.backends import make_solver
 
 BINDS = 1e-6  # homes per EUR mln: a smaller shadow price is solver round-off
 LIMIT_NAMES = {"icr": "ICR", "ltv": "LTV", "solvency": "solvency", "guarantee": "guaranteed debt"}
@@ -27,7 +27,7 @@ def shadow_prices(rm: RegionModel, x: np.ndarray, options: dict) -> tuple[pd.Ser
     warning if the LP did not end optimal (the prices are then NaN: unknown, not zero)."""
     lm = rm.model
     x = x[:lm.n_cols]
-    solver = HighsSolver(lm, options, relaxed=True)
+    solver = make_solver(lm, options, relaxed=True)
     for name in ("transfer", "continuity_gap"):
         ids = lm.variables[name].ids
         solver.fix_columns(ids, np.round(x[ids]) if name == "transfer" else x[ids])

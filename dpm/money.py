@@ -20,6 +20,7 @@ import pandas as pd
 from dpm.model.allocation import MONEY_SCALE, RegionModel, build_region_model
 from dpm.model.case import Case
 from dpm.model.scenario import TYPES, Scenario
+from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver
 from dpm.solvers.lexicographic import Stage, StageReport, solve_lexicographic
 
@@ -53,7 +54,7 @@ def _model(case: Case, regions: tuple[str, ...]) -> RegionModel:
 
 def _solver(rm: RegionModel) -> HighsSolver:
     """A fresh HiGHS instance of ``rm`` where money only comes in (a region's own requirement)."""
-    solver = HighsSolver(rm.model, rm.case.scenario["solver"])
+    solver = make_solver(rm.model, rm.case.scenario["solver"])
     out = rm.model.variables["steun_out"].ids
     solver.fix_columns(out, np.zeros(len(out)))
     return solver

@@ -41,6 +41,7 @@ from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.money import discounted_cost
 from dpm.regional import shortfall_table
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
+from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver
 from dpm.solvers.lexicographic import Stage, StageReport, solve_lexicographic
 
@@ -99,7 +100,7 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
     opts = case.scenario["solver"]
     rm = build_region_model(case, regions, aggregate=len(regions) == 1, steun=money is not None)
     lm = rm.model
-    solver = HighsSolver(lm, opts)
+    solver = make_solver(lm, opts)
     # continuity, unfilled; its timing tie-break only where this solve is the answer reported
     # (not the regional stage before solidarity, which only decides who can give and where
     # the national LP starts)
@@ -437,7 +438,7 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
     rm = build_region_model(case, regions, aggregate=True, steun=True)
     lm = rm.model
     _add_pool_balance(lm, case.scenario.years)
-    solver = HighsSolver(lm, opts, relaxed=not whole_homes)
+    solver = make_solver(lm, opts, relaxed=not whole_homes)
     donor_regions = {o.regions[0] for o in single if o.donor}
     corp_region = rm.projection.corporations["region"]
 

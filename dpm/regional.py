@@ -17,7 +17,8 @@ from dpm.model.case import Case
 from dpm.model.projection import LIMITS
 from dpm.model.room import investment_room
 from dpm.model.scenario import TRADEABLE, TYPES
-from dpm.solvers.highs import ADVICE, HighsSolver
+from dpm.solvers.backends import make_solver
+from dpm.solvers.highs import ADVICE
 from dpm.solvers.lexicographic import NoSolution, StageReport, solve_lexicographic
 
 
@@ -181,7 +182,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     agg = build_region_model(case, regions, aggregate=True)
     build_seconds = time.perf_counter() - start
     # stages 1-2; the timing tie-break comes once the relations are chosen (dpm.efficiency.plan)
-    first = solve_lexicographic(HighsSolver(agg.model, opts, verbose), agg.stages()[:2], agg.start(), tol, homes_gap,
+    first = solve_lexicographic(make_solver(agg.model, opts, verbose), agg.stages()[:2], agg.start(), tol, homes_gap,
                                 on_stage)
     optimum = first.stages[1].objective
     try:
@@ -198,7 +199,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
         clock = time.perf_counter()
         rm = build_region_model(case, regions)
         build_seconds += time.perf_counter() - clock
-        solver = HighsSolver(rm.model, opts, verbose=verbose)
+        solver = make_solver(rm.model, opts, verbose=verbose)
         result = solve_lexicographic(solver, rm.stages(), rm.start(), tol, homes_gap, on_stage)
         stages = result.stages
         x = transport_split(rm, result.x[:rm.model.n_cols], opts).point(rm)

@@ -189,6 +189,11 @@ def _check(raw: dict, file: str, text: str, horizon: int) -> None:
     if min(eco["discount_rate_start"], eco["discount_rate"]) <= eco["long_run_rent_growth"]:
         raise CaseError(file, "the discount rate must exceed long_run_rent_growth (value index, MODEL.md 4)",
                         _line_of(text, "discount_rate"), "economy.discount_rate")
+    from dpm.solvers.backends import check_backend
+
+    wrong = check_backend(str(raw["solver"]["backend"]))
+    if wrong:
+        raise CaseError(file, wrong, _line_of(text, "backend"), "solver.backend")
     for (section, key), allowed in CHOICES.items():
         if raw[section][key] not in allowed:
             raise CaseError(file, f"expected one of {', '.join(allowed)}, got {raw[section][key]!r}",

@@ -88,11 +88,11 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
     rows that hold the earlier stages (continuity) at their optimum."""
     import time
 
-    from dpm.solvers.highs import HighsSolver
+    from dpm.solvers.backends import make_solver
 
     start = time.perf_counter()
     lm = agg.model
-    solver = HighsSolver(lm, opts, relaxed=True)
+    solver = make_solver(lm, opts, relaxed=True)
     fix_rows(solver)
     solver.set_objective(agg.stages()[1].cost)
     index, row, col, coef, A = own_balance(agg)
@@ -159,7 +159,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     below it stay unfilled: ``unplaced_homes``). A corporation completes its own tasks first,
     so per type and year it either gives or takes: mutual flows cannot occur."""
     from dpm.solvers.errors import NoSolution
-    from dpm.solvers.highs import HighsSolver
+    from dpm.solvers.backends import make_solver
     from dpm.solvers.lexicographic import Stage, solve_lexicographic
 
     proj, lay = rm.projection, rm.projection.layout
@@ -223,7 +223,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     # 1. without relations: a transportation problem (its matrix is totally unimodular), so the
     #    simplex vertex is whole; it always exists, since the totals come from a feasible plan
     lm = model(with_least=False)
-    lp = HighsSolver(lm, opts, relaxed=True)
+    lp = make_solver(lm, opts, relaxed=True)
     lp.fix_columns(lm.variables["relation"].ids, np.ones(len(pairs)))
     lp.set_objective(lm.cost({"flow": 1.0}))
     first = lp.solve()
@@ -237,7 +237,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
               Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True)]
     try:
-        result = solve_lexicographic(HighsSolver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
+        result = solve_lexicographic(make_solver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
         x_best, status = result.x, result.stages[0].status
     except NoSolution:  # no split meets min_transfer in time: the whole transportation split
         x_best, status = x0, "time_limit"

@@ -30,6 +30,8 @@ class Stage:
     groups: np.ndarray | None = None  # fix the optimum per group of columns instead of in total
     slack: float | None = None  # fix the optimum with this absolute slack (units of the objective) instead of the default
     time_limit_s: float | None = None  # this stage's time limit (None: the solver's)
+    prove: bool = True  # a tolerance stop of a stage in homes gets solver.prove_exact_s more (see _prove)
+    mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
     prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
@@ -98,13 +100,14 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
     incumbent, to prove the exact optimum. Returns the better point, the larger bound, the
     honest status and gap, and the seconds used."""
     solver.set_objective(cost, abs_gap=0.999)
+    gap_before = solver.options["mip_rel_gap"]
     solver.set_mip_rel_gap(0.0)
     limit_before = solver.limit_s
     solver.set_time_limit(solver.prove_s)
     solver.set_start(x)
     out = solver.solve()
     solver.limit_s = limit_before
-    solver.set_mip_rel_gap(None)
+    solver.set_mip_rel_gap(gap_before)
     if out.has_solution and float(cost @ out.x) <= value:
         x, value = out.x, float(cost @ out.x)
     if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
@@ -143,10 +146,14 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         limit_before = solver.limit_s
         if stage.time_limit_s is not None:
             solver.set_time_limit(stage.time_limit_s)
+        gap_before = solver.options["mip_rel_gap"]
+        if stage.mip_rel_gap is not None:
+            solver.set_mip_rel_gap(stage.mip_rel_gap)
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         out: SolveResult = solver.solve()
         solver.limit_s = limit_before
+        solver.set_mip_rel_gap(gap_before)
         if not out.has_solution:
             advice = ADVICE.get(out.status, "")
             raise NoSolution(f"stage '{stage.name}' ended with status {out.status} after {out.seconds:.1f} s "
@@ -156,7 +163,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         bound = out.bound if out.bound is not None and np.isfinite(out.bound) else None
         status, gap = honest_status(out.status, value, bound, stage.integral)
         seconds = out.seconds
-        if status == "within_tolerance" and stage.in_homes and stage.integral and solver.prove_s > 0:
+        if status == "within_tolerance" and stage.in_homes and stage.integral and stage.prove and solver.prove_s > 0:
             x, value, bound, status, gap, extra = _prove(solver, stage, cost, x, value, bound)
             seconds += extra
         result.stages.append(StageReport(

@@ -1,0 +1,199 @@
+"""Any solver Pyomo knows (appsi_highs, cbc, glpk, gurobi, cplex, ...) behind the same matrix
+protocol as :class:`dpm.solvers.highs.HighsSolver`, for ``[solver] backend = "pyomo:NAME"``
+(``dpm run --solver pyomo:NAME``).
+
+The stages change objectives, bounds and rows between solves; this backend keeps that state
+as arrays and builds a Pyomo model of it at each solve (one ``LinearExpression`` per row). It
+is slower than the direct HiGHS path (which passes the matrix once) and is meant for an
+analyst with another solver, e.g. a commercial licence. What only HiGHS offers is skipped:
+node limits (the time limit still holds, so with another solver the dive's plan can depend
+on the machine's speed), HiGHS options set by name, and instance restarts.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from dpm.solvers.highs import SolveResult
+
+# time limit and relative MIP gap option names of the solvers' legacy Pyomo interfaces
+_OPTION_NAMES = {
+    "cbc": ("sec", "ratio"), "glpk": ("tmlim", "mipgap"), "gurobi": ("TimeLimit", "MIPGap"),
+    "gurobi_direct": ("TimeLimit", "MIPGap"), "gurobi_persistent": ("TimeLimit", "MIPGap"),
+    "cplex": ("timelimit", "mipgap"), "cplex_direct": ("timelimit", "mipgap"), "highs": ("time_limit", "mip_rel_gap"),
+    "scip": ("limits/time", "limits/gap"),
+}
+
+
+class PyomoSolver:
+    """The lexicographic stages' solver protocol, solved through Pyomo with solver ``name``."""
+
+    def __init__(self, model, options: dict, name: str, verbose: bool = False, relaxed: bool = False):
+        import pyomo.environ as pe
+
+        self.name = name
+        self.opt = pe.SolverFactory(name)
+        if not self.opt.available(exception_flag=False):
+            raise RuntimeError(f"Pyomo solver '{name}' is not available on this machine")
+        self.model = model
+        self.relaxed = relaxed
+        self.verbose = bool(verbose)
+        self.options = {"time_limit": float(options["time_limit_s"]), "mip_rel_gap": float(options["mip_rel_gap"])}
+        self.base_rel_gap = self.options["mip_rel_gap"]
+        self.limit_s = self.options["time_limit"]
+        self.prove_s = float(options.get("prove_exact_s", 0.0))
+        self.restarts = 0
+        self.n_cols = model.n_cols
+        self.lower = np.asarray(model.col_lower, float).copy()
+        self.upper = np.asarray(model.col_upper, float).copy()
+        self.integer = np.asarray(model.integrality, bool).copy() & (not relaxed)
+        self.A = model.matrix().tocsr()
+        self.row_lower = np.asarray(model.row_lower, float).copy()
+        self.row_upper = np.asarray(model.row_upper, float).copy()
+        self.cost = np.zeros(self.n_cols)
+        self.sense = "min"
+        self.abs_gap = 1e-6
+        self._start: np.ndarray | None = None
+        self._duals: np.ndarray | None = None
+
+    # -- the protocol (see HighsSolver for each method's meaning) --------------------------
+    def add_columns(self, lower, upper) -> np.ndarray:
+        n = len(lower)
+        ids = np.arange(self.n_cols, self.n_cols + n)
+        self.lower = np.concatenate([self.lower, np.asarray(lower, float)])
+        self.upper = np.concatenate([self.upper, np.asarray(upper, float)])
+        self.integer = np.concatenate([self.integer, np.zeros(n, bool)])
+        self.cost = np.concatenate([self.cost, np.zeros(n)])
+        self.A = sp.hstack([self.A, sp.csr_matrix((self.A.shape[0], n))]).tocsr()
+        self.n_cols += n
+        return ids
+
+    def add_rows(self, lower, upper, rows, cols, vals) -> int:
+        lower, upper = np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float))
+        new = sp.csr_matrix((np.asarray(vals, float), (np.asarray(rows), np.asarray(cols))),
+                            shape=(len(lower), self.n_cols))
+        self.A = sp.vstack([self.A, new]).tocsr()
+        self.row_lower = np.concatenate([self.row_lower, lower])
+        self.row_upper = np.concatenate([self.row_upper, upper])
+        return len(lower)
+
+    def delete_rows(self, n: int) -> None:
+        keep = self.A.shape[0] - n
+        self.A, self.row_lower, self.row_upper = self.A[:keep], self.row_lower[:keep], self.row_upper[:keep]
+
+    def set_objective(self, cost, sense: str = "min", abs_gap: float | None = None) -> None:
+        self.cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))]).astype(float)
+        self.sense = sense
+        self.abs_gap = 1e-6 if abs_gap is None else float(abs_gap)
+
+    def set_integrality(self, ids, integer: bool) -> None:
+        if not self.relaxed:
+            self.integer[np.asarray(ids, int)] = integer
+
+    def set_option(self, key: str, value) -> None:
+        self.options[key] = value  # HiGHS-only options (presolve, ...) are kept, not passed
+
+    def set_mip_rel_gap(self, gap: float | None) -> None:
+        self.options["mip_rel_gap"] = float(self.base_rel_gap if gap is None else gap)
+
+    def set_node_limit(self, nodes: int | None) -> None:
+        pass  # not portable across solvers: only the time limit holds (module doc)
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        self.limit_s = float(self.options["time_limit"] if seconds is None else seconds)
+
+    def fix_columns(self, ids, values) -> None:
+        self.set_bounds(ids, values, values)
+
+    def set_bounds(self, ids, lower, upper) -> None:
+        ids = np.asarray(ids, int)
+        self.lower[ids] = np.broadcast_to(np.asarray(lower, float), ids.shape)
+        self.upper[ids] = np.broadcast_to(np.asarray(upper, float), ids.shape)
+
+    def row_duals(self) -> np.ndarray:
+        if self._duals is None:
+            raise RuntimeError("no valid duals: the last solve was not an optimal LP")
+        return self._duals
+
+    def set_start(self, x) -> None:
+        self._start = np.asarray(x, float)
+
+    def solve(self) -> SolveResult:
+        import pyomo.environ as pe
+        from pyomo.core.expr.numeric_expr import LinearExpression
+        from pyomo.opt import TerminationCondition as TC
+
+        clock = time.perf_counter()
+        n, m = self.n_cols, self.A.shape[0]
+        is_mip = bool(self.integer.any())
+        pm = pe.ConcreteModel()
+        lower = np.where(np.isfinite(self.lower), self.lower, None)
+        upper = np.where(np.isfinite(self.upper), self.upper, None)
+        pm.x = pe.Var(range(n), bounds=lambda _, j: (lower[j], upper[j]))
+        for j in np.flatnonzero(self.integer):
+            pm.x[int(j)].domain = pe.Integers
+        x = [pm.x[j] for j in range(n)]
+        A, rl, ru = self.A, self.row_lower, self.row_upper
+
+        def row(_, i):
+            lo, hi = A.indptr[i], A.indptr[i + 1]
+            if lo == hi or not (np.isfinite(rl[i]) or np.isfinite(ru[i])):  # empty or free: no row
+                return pe.Constraint.Skip
+            expr = LinearExpression(constant=0.0, linear_coefs=A.data[lo:hi].tolist(),
+                                    linear_vars=[x[j] for j in A.indices[lo:hi]])
+            return (rl[i] if np.isfinite(rl[i]) else None, expr, ru[i] if np.isfinite(ru[i]) else None)
+
+        pm.rows = pe.Constraint(range(m), rule=row)
+        nz = np.flatnonzero(self.cost)
+        pm.obj = pe.Objective(expr=LinearExpression(constant=0.0, linear_coefs=self.cost[nz].tolist(),
+                                                    linear_vars=[x[j] for j in nz]),
+                              sense=pe.minimize if self.sense == "min" else pe.maximize)
+        if not is_mip:
+            pm.dual = pe.Suffix(direction=pe.Suffix.IMPORT)
+        warm = self._start is not None and is_mip and getattr(self.opt, "warm_start_capable", lambda: False)()
+        if warm:
+            for j in range(n):
+                x[j].value = float(self._start[j])
+        self._configure()
+        kwargs = {"load_solutions": False, "tee": self.verbose}
+        if warm:
+            kwargs["warmstart"] = True
+        res = self.opt.solve(pm, **kwargs)
+        tc = res.solver.termination_condition
+        status = {TC.optimal: "optimal", TC.maxTimeLimit: "time_limit", TC.infeasible: "infeasible",
+                  TC.unbounded: "unbounded", TC.infeasibleOrUnbounded: "infeasible",
+                  TC.maxIterations: "iteration_limit", TC.userInterrupt: "interrupted"}.get(tc, "numerical_trouble")
+        has_solution = len(res.solution) > 0 and status not in ("infeasible", "unbounded")
+        values = None
+        self._duals = None
+        if has_solution:
+            pm.solutions.load_from(res)
+            values = np.array([v.value if v.value is not None else 0.0 for v in x], float)
+            values = np.clip(values, self.lower, self.upper)
+            if not is_mip and status == "optimal":
+                self._duals = np.array([pm.dual.get(pm.rows[i], 0.0) for i in range(m)], float)
+        objective = float(self.cost @ values) if has_solution else None
+        bound = res.problem.lower_bound if self.sense == "min" else res.problem.upper_bound
+        bound = float(bound) if bound is not None and np.isfinite(float(bound)) else None
+        if not is_mip:
+            bound = objective if status == "optimal" else None
+        gap = None
+        if has_solution and bound is not None:
+            gap = abs(objective - bound) / max(1e-10, abs(objective)) if objective else 0.0
+        return SolveResult(status, has_solution, objective, bound, gap, time.perf_counter() - clock, values)
+
+    def _configure(self) -> None:
+        """This solve's time limit and MIP gaps, in the solver's own option names."""
+        rel = float(self.options["mip_rel_gap"])
+        if hasattr(self.opt, "config"):  # the appsi interfaces
+            self.opt.config.time_limit = self.limit_s
+            self.opt.config.mip_gap = rel
+            if hasattr(self.opt, "highs_options"):
+                self.opt.highs_options = {"mip_abs_gap": self.abs_gap, "threads": 1, "random_seed": 0}
+            return
+        names = _OPTION_NAMES.get(self.name)
+        if names is not None:
+            self.opt.options[names[0]] = self.limit_s
+            self.opt.options[names[1]] = rel
