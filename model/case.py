@@ -23,56 +23,105 @@ from dpm.model.tables import RawTable, read_csv_table, read_sheet
 
 @dataclass(frozen=True)
 class Column:
-    """One field of an input table: its kind, whether it is required, and its range."""
+    """One field of an input table, declared once: validation (:func:`_read_table`), default
+    filling (:func:`_fill_defaults`) and the README's column tables (:func:`column_table`) are
+    generated from it.
 
-    kind: str  # "text", "whole" (non-negative integer), "number", "rate" (a fraction)
+    ``kind``: "text", "whole" (non-negative integer), "number", "rate" (a fraction);
+    ``default``: the value of an empty optional field (None: stays empty), or a key of the
+    scenario's ``[corporation_defaults]`` written as ``"scenario:KEY"``."""
+
+    kind: str
     required: bool = False
     lower: float = 0.0
     upper: float = float("inf")
     doc: str = ""
+    unit: str = ""
+    default: object = None
 
 
 CORPORATION_COLUMNS = {
     "corporation_id": Column("text", True, doc="unique id"),
-    "name": Column("text", True),
+    "name": Column("text", True, doc="name"),
     "region": Column("text", True, doc="woondeal region"),
-    "homes": Column("whole", True, lower=1, doc="existing DAEB homes E0"),
-    "rent_per_home_eur": Column("number", True, doc="net rent per home per year, EUR"),
-    "opex_per_home_eur": Column("number", True, doc="beheer + onderhoud + leefbaarheid per home per year, EUR"),
-    "debt_eur": Column("number", True, doc="opening debt D0, EUR"),
-    "interest_rate": Column("rate", True, upper=0.2, doc="average rate r0 on the opening debt"),
-    "beleidswaarde_eur": Column("number", True, lower=1.0, doc="opening beleidswaarde BW0, EUR"),
-    "werkgebied": Column("text", doc="other regions it may work in, separated by '|'"),
-    "runoff": Column("rate", upper=1.0, doc="share of the opening debt refinanced each year"),
-    "guaranteed_share": Column("rate", upper=1.0, doc="WSW-guaranteed share of debt"),
-    "other_assets_eur": Column("number"),
-    "other_liabilities_eur": Column("number"),
-    "vpb_eur": Column("number", doc="corporate tax per year, EUR"),
-    "taxes_per_home_eur": Column("number", doc="property taxes and levies per home per year, EUR"),
-    "efg_homes": Column("whole", doc="homes with an E/F/G label still to improve"),
-    "efg_deadline_year": Column("whole", lower=1990, upper=2100),
-    "sales_per_year": Column("whole", doc="homes sold per year"),
-    "sale_price_eur": Column("number", doc="sale price per home, EUR of the base year"),
-    "marktwaarde_eur": Column("number", doc="reported only"),
-    "icr_min": Column("number", upper=10.0, doc="own stricter ICR norm"),
-    "ltv_max": Column("rate", upper=1.0, doc="own stricter LTV norm"),
-    "solvency_min": Column("rate", upper=1.0, doc="own stricter solvency norm"),
+    "homes": Column("whole", True, lower=1, doc="existing DAEB homes at the end of the base year", unit="homes"),
+    "rent_per_home_eur": Column("number", True, doc="net rent per home per year", unit="EUR"),
+    "opex_per_home_eur": Column("number", True, doc="beheer + onderhoud + leefbaarheid per home per year", unit="EUR"),
+    "debt_eur": Column("number", True, doc="opening debt", unit="EUR"),
+    "interest_rate": Column("rate", True, upper=0.2, doc="average rate on the opening debt", unit="fraction"),
+    "beleidswaarde_eur": Column("number", True, lower=1.0, doc="opening beleidswaarde", unit="EUR"),
+    "taxes_per_home_eur": Column("number", doc="property taxes and levies per home per year", unit="EUR",
+                             default="scenario:taxes_per_home_eur"),
+    "runoff": Column("rate", upper=1.0, doc="share of the opening debt refinanced each year at the market rate",
+                 unit="fraction", default="scenario:runoff"),
+    "guaranteed_share": Column("rate", upper=1.0, doc="WSW-guaranteed share of debt", unit="fraction",
+                           default="scenario:guaranteed_share"),
+    "other_assets_eur": Column("number", doc="other assets, for solvency", unit="EUR", default=0.0),
+    "other_liabilities_eur": Column("number", doc="other liabilities, for solvency", unit="EUR", default=0.0),
+    "vpb_eur": Column("number", doc="corporate tax per year", unit="EUR", default=0.0),
+    "efg_homes": Column("whole", doc="E/F/G-label homes to improve, evenly until the deadline", unit="homes", default=0),
+    "efg_deadline_year": Column("whole", lower=1990, upper=2100, doc="year by which the E/F/G labels are gone",
+                            unit="year", default="scenario:efg_deadline_year"),
+    "sales_per_year": Column("whole", doc="homes sold per year", unit="homes", default=0),
+    "sale_price_eur": Column("number", doc="sale price per home, in EUR of the base year", unit="EUR", default=0.0),
+    "werkgebied": Column("text", doc="other regions it may work in, separated by `\\|`"),
+    "icr_min": Column("number", upper=10.0, doc="own stricter ICR norm (the stricter of own and sector norm applies)",
+                  unit="ratio"),
+    "ltv_max": Column("rate", upper=1.0, doc="own stricter LTV norm", unit="fraction"),
+    "solvency_min": Column("rate", upper=1.0, doc="own stricter solvency norm", unit="fraction"),
+    "marktwaarde_eur": Column("number", doc="reported only", unit="EUR"),
 }
 
 OPGAVE_COLUMNS = {
-    "region": Column("text", True),
+    "region": Column("text", True, doc="woondeal region"),
     "corporation_id": Column("text", doc="empty: a region row, split over its corporations by stock"),
-    "type": Column("text", True),
-    "year": Column("whole", True, lower=1990, upper=2100),
-    "homes": Column("whole", True),
+    "type": Column("text", True, doc="nieuwbouw, flex, sloop_nieuwbouw or verduurzaming"),
+    "year": Column("whole", True, lower=1990, upper=2100, doc="a calendar year in the policy period", unit="year"),
+    "homes": Column("whole", True, doc="homes of the task", unit="homes"),
 }
 
 
 STEUN_COLUMNS = {
-    "corporation_id": Column("text", True),
-    "year": Column("whole", True, lower=1990, upper=2100),
-    "steun_eur": Column("number", True, doc="money paid into the corporation's cash flow that year, EUR"),
+    "corporation_id": Column("text", True, doc="a corporation of the case"),
+    "year": Column("whole", True, lower=1990, upper=2100, doc="a calendar year of the projection", unit="year"),
+    "steun_eur": Column("number", True, doc="money paid into the corporation's cash flow that year", unit="EUR"),
 }
+
+
+def _default_value(spec: Column, scenario: Scenario | dict | None):
+    """The value an empty optional field takes (``scenario``: a Scenario or the defaults' dict)."""
+    if isinstance(spec.default, str) and spec.default.startswith("scenario:"):
+        return scenario["corporation_defaults"][spec.default[len("scenario:"):]]
+    return spec.default
+
+
+def column_table(columns: dict[str, Column]) -> str:
+    """The README's markdown table of an input table's columns, generated from the schema
+    (defaults as in ``scenarios/defaults.toml``)."""
+    import tomllib
+
+    from dpm.model.scenario import defaults_file
+
+    defaults = tomllib.loads(defaults_file().read_text(encoding="utf-8"))
+
+    def show(v):
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    lines = ["| column | unit | required (default) | range | meaning |", "| --- | --- | --- | --- | --- |"]
+    for name, spec in columns.items():
+        default = _default_value(spec, defaults)
+        if spec.required:
+            need = "yes"
+        elif default is None:
+            need = "no"
+        elif isinstance(spec.default, str):
+            need = f"no ({show(default)}, `corporation_defaults.{spec.default[len('scenario:'):]}`)"
+        else:
+            need = f"no ({show(default)})"
+        rng = "" if spec.kind == "text" else (
+            f">= {spec.lower:g}" if spec.upper == float("inf") else f"{spec.lower:g} - {spec.upper:g}")
+        lines.append(f"| `{name}` | {spec.unit} | {need} | {rng} | {spec.doc} |")
+    return "\n".join(lines)
 
 
 def _suggest(name: str, options) -> str:
@@ -195,18 +244,14 @@ class Case:
 
 
 def _fill_corporation_defaults(corp: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
-    d = scenario["corporation_defaults"]
-    fill = {
-        "runoff": d["runoff"], "guaranteed_share": d["guaranteed_share"],
-        "taxes_per_home_eur": d["taxes_per_home_eur"], "efg_deadline_year": d["efg_deadline_year"],
-        "other_assets_eur": 0.0, "other_liabilities_eur": 0.0, "vpb_eur": 0.0, "efg_homes": 0,
-        "sales_per_year": 0, "sale_price_eur": 0.0, "marktwaarde_eur": np.nan,
-        "icr_min": np.nan, "ltv_max": np.nan, "solvency_min": np.nan, "werkgebied": None,
-    }
-    for col, value in fill.items():
+    """Optional columns: absent ones added, empty cells filled, from ``Column.default``."""
+    for col, spec in CORPORATION_COLUMNS.items():
+        if spec.required:
+            continue
+        value = _default_value(spec, scenario)
         if col not in corp.columns:
-            corp[col] = value
-        elif not (isinstance(value, float) and np.isnan(value)) and value is not None:
+            corp[col] = np.nan if value is None and spec.kind != "text" else value
+        elif value is not None:
             corp[col] = corp[col].fillna(value)
     return corp
 
