@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model
+from dpm.model.linear import RowGroup
 from dpm.model.solidarity import Roles, role_rows, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
@@ -61,8 +62,9 @@ def _continuity_fix(stage: Stage, x: np.ndarray, tol: float):
 
 
 def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
-    nz = np.flatnonzero(cost)
-    solver.add_rows(np.array([-np.inf]), np.array([limit]), np.zeros(len(nz), int), nz, cost[nz])
+    """``unfilled_limit``: the (weighted) unfilled opgave at most ``limit`` (MODEL.md 5, stage 2
+    held with the scenario's tolerance)."""
+    RowGroup.cap("unfilled_limit", cost, limit).add_to(solver)
 
 
 def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
@@ -74,8 +76,7 @@ def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float,
     solver = make_solver(agg.model, opts, verbose=verbose)
     fix_optimum(solver, stages[0], stages[0].cost, x_agg, opts["stage_tolerance"])
     _limit_row(solver, stages[1].cost, limit)
-    lower, upper, row, col, coef = role_rows(agg, roles)
-    solver.add_rows(lower, upper, row, col, coef)
+    role_rows(agg, roles).add_to(solver)
     # given[c,k,t] >= A - completed - unfilled: the homes of c's own tasks done by others
     solver.set_objective(np.zeros(agg.model.n_cols))  # the first point found will do
     out = solver.solve()

@@ -19,6 +19,7 @@ import pandas as pd
 
 from dpm.model.allocation import MONEY_SCALE, RegionModel, build_region_model
 from dpm.model.case import Case
+from dpm.model.linear import RowGroup
 from dpm.model.scenario import TYPES, Scenario
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver
@@ -117,8 +118,7 @@ def steun_curve(case: Case, regions: tuple[str, ...], requirement_discounted_eur
     for share in shares:
         solver = _solver(rm)  # fresh per budget: each solve adds its stages' rows
         budget = share * requirement_discounted_eur / MONEY_SCALE
-        nz = np.flatnonzero(cost)
-        solver.add_rows([-np.inf], [budget * (1 + 1e-9) + 1e-9], np.zeros(len(nz), np.int64), nz, cost[nz])
+        RowGroup.cap("steun_budget", cost, budget * (1 + 1e-9) + 1e-9).add_to(solver)  # discounted EUR mln
         result = solve_lexicographic(solver, rm.stages()[:2], start, opts["stage_tolerance"], opts["homes_gap"])
         reports += [StageReport(f"{s.name} (budget {share:.0%})", s.status, s.objective, s.bound, s.mip_gap,
                                 s.seconds) for s in result.stages]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.case import Case
-from dpm.model.linear import INF, LinearModel
+from dpm.model.linear import INF, LinearModel, RowGroup
 from dpm.model.projection import LIMITS, Projection
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.model.solidarity import Roles
@@ -135,36 +135,40 @@ class RegionModel:
         return pos, idx.get_level_values("slot").to_numpy()
 
     def _balanced_rows(self, solver, x: np.ndarray):
-        """Stage 3 'balanced': maximise m, the smallest headroom over all limits and years of
-        the corporations without a continuity gap, in EUR of extra debt as a share of the
-        corporation's opening beleidswaarde, so that no one is drained."""
+        """Stage 3 'balanced' (MODEL.md 5): maximise m, the smallest headroom over all limits and
+        years of the corporations without a continuity gap, in EUR of extra debt as a share of
+        the corporation's opening beleidswaarde, so that no one is drained. Adds the column m
+        and the row group ``balanced_headroom`` (headroom[c, year, limit] >= m)."""
         proj, lm = self.projection, self.model
-        C, H = len(proj.ids), proj.layout.horizon_years
+        C = len(proj.ids)
         gap = lm.variables["continuity_gap"].series(x).groupby(level="corporation_id").sum()
         healthy = np.flatnonzero(gap.reindex(proj.ids).to_numpy() <= 1e-9)
         z_ids = lm.variables["decision"].ids.reshape(C, -1)
         n_dec = z_ids.shape[1]
-        m_id = solver.add_columns(np.array([-INF]), np.array([INF]))[0]
         z = self.decisions(x)
         bw0 = proj.corporations["beleidswaarde_eur"].to_numpy(float)[healthy, None, None]
-        rows, cols, vals, lower, start = [], [], [], [], []
+        m_id = solver.add_columns(np.array([-INF]), np.array([INF]))[0]
+        labels, terms, lower, start = [], [], [], []
         offset = 0
         for limit, factor in proj.debt_factor().items():
             aff = (proj.headroom[limit] * factor[..., None])[healthy] / bw0  # (Ch, H, 1+S)
-            keep = np.isfinite(aff[..., 0]).reshape(-1)
-            n = int(keep.sum())
+            keep = np.isfinite(aff[..., 0])  # (Ch, H)
+            c_pos, h_pos = np.nonzero(keep)
+            n = len(c_pos)
+            if n == 0:
+                continue
             r = offset + np.arange(n)
-            rows += [np.repeat(r, n_dec), r]
-            cols += [np.repeat(z_ids[healthy][:, None, :], H, axis=1).reshape(-1, n_dec)[keep].reshape(-1),
-                     np.full(n, m_id)]
-            vals += [aff[:, :, 1:1 + n_dec].reshape(-1, n_dec)[keep].reshape(-1), np.full(n, -1.0)]
-            lower.append(-aff[..., 0].reshape(-1)[keep])
-            start.append(proj.value(aff, z[healthy]).reshape(-1)[keep])
+            terms += [(np.repeat(r, n_dec), z_ids[healthy][c_pos].reshape(-1), aff[c_pos, h_pos, 1:1 + n_dec].reshape(-1)),
+                      (r, np.full(n, m_id), -1.0)]
+            labels.append(pd.MultiIndex.from_arrays([proj.ids[healthy][c_pos], np.asarray(proj.years)[h_pos],
+                                                     np.full(n, limit)], names=["corporation_id", "year", "limit"]))
+            lower.append(-aff[c_pos, h_pos, 0])
+            start.append(proj.value(aff, z[healthy])[c_pos, h_pos])
             offset += n
         if offset == 0:  # nobody without a gap: nothing to balance
             return np.zeros(1), np.zeros(1)
-        solver.add_rows(np.concatenate(lower), np.full(offset, INF),
-                        np.concatenate(rows), np.concatenate(cols), np.concatenate(vals))
+        index = labels[0].append(labels[1:]) if len(labels) > 1 else labels[0]
+        RowGroup.of("balanced_headroom", index, terms, np.concatenate(lower), INF).add_to(solver)
         return np.array([-1.0]), np.array([float(np.concatenate(start).min())])
 
     # --- reading a solution back ----------------------------------------------------------

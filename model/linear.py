@@ -35,6 +35,46 @@ class Block:
         return pd.Series(values[self.start:self.start + len(self.index)], index=self.index, name=self.name)
 
 
+@dataclass
+class RowGroup:
+    """Rows a solve adds after its model is built (MODEL.md 5): a stage's optimum held
+    (``stage_optimum:<stage>``), the unfilled limit, the roles kept, a budget, a probe. Named
+    and labelled like a model block and built from the same ``(row, col, coef)`` terms, so
+    every row a solver holds has a name (``solver.groups``); :meth:`add_to` hands it over."""
+
+    name: str
+    index: pd.Index
+    lower: np.ndarray
+    upper: np.ndarray
+    terms: list
+
+    @classmethod
+    def of(cls, name: str, index: pd.Index, terms, lower=-INF, upper=INF) -> "RowGroup":
+        n = len(index)
+        return cls(name, index, np.broadcast_to(np.asarray(lower, float), (n,)).copy(),
+                   np.broadcast_to(np.asarray(upper, float), (n,)).copy(), list(terms))
+
+    @classmethod
+    def cap(cls, name: str, cost: np.ndarray, upper: float, lower: float = -INF) -> "RowGroup":
+        """One row ``lower <= cost @ x <= upper``."""
+        nz = np.flatnonzero(cost)
+        return cls.of(name, pd.Index([name], name="row"), [(np.zeros(len(nz), np.int64), nz, cost[nz])], lower, upper)
+
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows, cols, vals = [], [], []
+        for row, col, coef in self.terms:
+            row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
+            coef = np.broadcast_to(np.asarray(coef, float), row.shape)
+            keep = coef != 0
+            rows.append(row[keep]), cols.append(col[keep]), vals.append(coef[keep])
+        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
+        return cat(rows, np.int64), cat(cols, np.int64), cat(vals, float)
+
+    def add_to(self, solver) -> int:
+        """Add these rows to ``solver`` (the solver protocol's ``add_rows``); returns their number."""
+        return solver.add_rows(self.lower, self.upper, *self.coo(), name=self.name)
+
+
 class LinearModel:
     """Variables and rows ``lower <= A x <= upper`` added block by block."""
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dpm.model.linear import INF, LinearModel
+from dpm.model.linear import INF, LinearModel, RowGroup
 from dpm.model.scenario import TRADEABLE
 
 
@@ -106,7 +106,10 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
         for sense, found in (("take", take), ("give", give)):
             lower = np.full(len(mine), -INF) if sense == "take" else A[mine]
             upper = A[mine] if sense == "take" else np.full(len(mine), INF)
-            n = solver.add_rows(lower, upper, pos[row[keep]], col[keep], coef[keep])
+            # the probe: cid takes nothing (completed + unfilled <= A) or gives nothing (>= A)
+            probe = RowGroup.of(f"{cid}_{sense}s_nothing", index[mine], [(pos[row[keep]], col[keep], coef[keep])],
+                                lower, upper)
+            n = probe.add_to(solver)
             out = solver.solve()
             solver.delete_rows(n)
             value = out.objective if out.has_solution and out.status == "optimal" else INF
@@ -115,15 +118,16 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
     return Roles(tuple(give), tuple(take), time.perf_counter() - start)
 
 
-def role_rows(agg, roles: Roles) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows (lower, upper, row, col, coef) for the aggregate model that make its totals keep
-    the roles: a must-take corporation hands nothing away, a must-give one takes nothing."""
+def role_rows(agg, roles: Roles) -> RowGroup:
+    """``roles_kept``, per corporation, tradeable type and year of the aggregate model: a
+    must-take corporation hands nothing away (``completed + unfilled >= A``), a must-give one
+    takes nothing (``<= A``)."""
     index, row, col, coef, A = own_balance(agg)
     corp = index.get_level_values("corporation_id")
     both = set(roles.must_give) & set(roles.must_take)
     lower = np.where(corp.isin(roles.must_take) & ~corp.isin(both), A, -INF)
     upper = np.where(corp.isin(roles.must_give) & ~corp.isin(both), A, INF)
-    return lower, upper, row, col, coef
+    return RowGroup.of("roles_kept", index, [(row, col, coef)], lower, upper)
 
 
 @dataclass

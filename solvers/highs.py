@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 
-from dpm.model.linear import LinearModel
 
 STATUS = {
     "kOptimal": "optimal",
@@ -77,9 +76,13 @@ def _quiet_stdout():
 
 
 class HighsSolver:
-    """One HiGHS instance holding a :class:`LinearModel`; solve it repeatedly with new objectives."""
+    """One HiGHS instance holding a model; solve it repeatedly with new objectives.
 
-    def __init__(self, model: LinearModel, options: dict, verbose: bool = False, relaxed: bool = False):
+    The model is anything with the matrix protocol of ``dpm.model.linear.LinearModel``:
+    ``n_cols``, ``n_rows``, ``col_lower``, ``col_upper``, ``row_lower``, ``row_upper``,
+    ``integrality`` and ``matrix()``. The solvers never import the model."""
+
+    def __init__(self, model, options: dict, verbose: bool = False, relaxed: bool = False):
         """``relaxed``: pass every column as continuous (the LP relaxation, for duals)."""
         self.model = model
         self.relaxed = relaxed
@@ -99,6 +102,7 @@ class HighsSolver:
         self.prove_s = float(options.get("prove_exact_s", 0.0))  # see solve_lexicographic
         self.sense = "min"
         self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
+        self.groups: list[tuple[str, int]] = []  # (name, rows) of each row group added after the model
 
     def _new_instance(self) -> highspy.Highs:
         with _quiet_stdout():
@@ -107,7 +111,7 @@ class HighsSolver:
             h.setOptionValue(key, value)
         return h
 
-    def _pass(self, model: LinearModel) -> None:
+    def _pass(self, model) -> None:
         A = model.matrix()
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = model.n_cols, model.n_rows
@@ -133,19 +137,22 @@ class HighsSolver:
         self.n_cols += n
         return ids
 
-    def add_rows(self, lower, upper, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> int:
-        """Append rows given as COO entries (row positions 0..n-1 within the new rows); returns their number."""
+    def add_rows(self, lower, upper, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, name: str = "rows") -> int:
+        """Append the row group ``name`` given as COO entries (row positions 0..n-1 within the
+        new rows; see ``dpm.model.linear.RowGroup``); returns their number."""
         lower, upper = np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float))
         order = np.lexsort((cols, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
         starts = np.searchsorted(rows, np.arange(len(lower))).astype(np.int32)
         self.h.addRows(len(lower), lower, upper, len(vals), starts, cols.astype(np.int32), vals.astype(float))
+        self.groups.append((name, len(lower)))
         return len(lower)
 
     def delete_rows(self, n: int) -> None:
-        """Remove the last ``n`` rows (added by :meth:`add_rows` for one solve)."""
+        """Remove the last group of ``n`` rows (added by :meth:`add_rows` for one solve)."""
         total = self.h.getNumRow()
         self.h.deleteRows(n, np.arange(total - n, total, dtype=np.int32))
+        self.groups.pop()
 
     def set_objective(self, cost: np.ndarray, sense: str = "min", abs_gap: float | None = None) -> None:
         cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))])

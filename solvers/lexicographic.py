@@ -91,7 +91,7 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
         slack = np.full(len(ids), float(stage.slack))
     else:
         slack = np.full(len(ids), 0.5) if stage.integral else tolerance * np.maximum(1.0, np.abs(part))
-    solver.add_rows(np.full(len(ids), -np.inf), part + slack, row, nz, cost[nz])
+    solver.add_rows(np.full(len(ids), -np.inf), part + slack, row, nz, cost[nz], name=f"stage_optimum:{stage.name}")
 
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):

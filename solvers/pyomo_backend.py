@@ -57,6 +57,7 @@ class PyomoSolver:
         self.abs_gap = 1e-6
         self._start: np.ndarray | None = None
         self._duals: np.ndarray | None = None
+        self.groups: list[tuple[str, int]] = []
 
     # -- the protocol (see HighsSolver for each method's meaning) --------------------------
     def add_columns(self, lower, upper) -> np.ndarray:
@@ -70,18 +71,20 @@ class PyomoSolver:
         self.n_cols += n
         return ids
 
-    def add_rows(self, lower, upper, rows, cols, vals) -> int:
+    def add_rows(self, lower, upper, rows, cols, vals, name: str = "rows") -> int:
         lower, upper = np.atleast_1d(np.asarray(lower, float)), np.atleast_1d(np.asarray(upper, float))
         new = sp.csr_matrix((np.asarray(vals, float), (np.asarray(rows), np.asarray(cols))),
                             shape=(len(lower), self.n_cols))
         self.A = sp.vstack([self.A, new]).tocsr()
         self.row_lower = np.concatenate([self.row_lower, lower])
         self.row_upper = np.concatenate([self.row_upper, upper])
+        self.groups.append((name, len(lower)))
         return len(lower)
 
     def delete_rows(self, n: int) -> None:
         keep = self.A.shape[0] - n
         self.A, self.row_lower, self.row_upper = self.A[:keep], self.row_lower[:keep], self.row_upper[:keep]
+        self.groups.pop()
 
     def set_objective(self, cost, sense: str = "min", abs_gap: float | None = None) -> None:
         self.cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))]).astype(float)
