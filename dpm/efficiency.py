@@ -80,7 +80,7 @@ def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float,
     # given[c,k,t] >= A - completed - unfilled: the homes of c's own tasks done by others
     solver.set_objective(np.zeros(agg.model.n_cols))  # the first point found will do
     out = solver.solve()
-    return out.x[:agg.model.n_cols] if out.has_solution else None
+    return agg.model.solution(out.x).x if out.has_solution else None
 
 
 def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) -> np.ndarray | None:
@@ -109,7 +109,7 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> np.ndarray
     solver.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
     solver.set_start(found.x)
     fewest = solver.solve()
-    return (fewest if fewest.has_solution else found).x[:lm.n_cols]
+    return lm.solution((fewest if fewest.has_solution else found).x).x
 
 
 def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
@@ -273,7 +273,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     reports: list[StageReport] = []
     if efficiency != "transfers":
         result = solve_lexicographic(solver, full[2:], start(), tol, opts["homes_gap"], on_stage)
-        x = result.x[:rm.model.n_cols]
+        x = rm.model.solution(result.x).x
         reports += result.stages
     else:
         moved = rm.stage("homes_moved")
@@ -314,14 +314,14 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
                                           rm.timing_stage()],
                                  x, tol, opts["homes_gap"], on_stage)  # exact: on fixed relations it is quick
         reports += on.stages
-        x = transport_split(rm, on.x[:rm.model.n_cols], opts, pairs=_used_pairs(rm, on.x)).point(rm)
+        x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=_used_pairs(rm, on.x)).point(rm)
         if stages_wanted == "all":
             u = rm.model.variables["unfilled"].ids
             solver.fix_columns(u, x[u])  # the attribution just chosen: see the module doc
             last = solve_lexicographic(solver, [moved], x, tol, opts["homes_gap"], on_stage)
             reports += last.stages
             x = last.x
-    x = x[:rm.model.n_cols]
+    x = rm.model.solution(x).x
     warnings = []
     split = transport_split(rm, x, opts, pairs=_used_pairs(rm, x) if efficiency == "transfers" else None)
     if split.unplaced_homes:
@@ -352,11 +352,11 @@ def _fits(rm: RegionModel, other: Plan) -> bool:
 
 def _used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:
     """The pairs whose relation ``x`` uses."""
-    return rm.pairs[np.round(rm.model.variables["transfer"].series(x[:rm.model.n_cols]).to_numpy()) > 0.5]
+    return rm.pairs[np.round(rm.model.solution(x).values["transfer"].to_numpy()) > 0.5]
 
 
 def _relations(rm: RegionModel, x: np.ndarray) -> int:
-    return int(np.round(rm.model.variables["transfer"].series(x[:rm.model.n_cols]).to_numpy()).sum())
+    return int(np.round(rm.model.solution(x).values["transfer"].to_numpy()).sum())
 
 
 def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float,

@@ -26,7 +26,7 @@ def shadow_prices(rm: RegionModel, x: np.ndarray, options: dict) -> tuple[pd.Ser
     """Homes filled per EUR mln of extra room, per (corporation_id, year, limit); and a
     warning if the LP did not end optimal (the prices are then NaN: unknown, not zero)."""
     lm = rm.model
-    x = x[:lm.n_cols]
+    x = lm.solution(x).x
     solver = make_solver(lm, options, relaxed=True)
     for name in ("transfer", "continuity_gap"):
         ids = lm.variables[name].ids
@@ -35,16 +35,15 @@ def shadow_prices(rm: RegionModel, x: np.ndarray, options: dict) -> tuple[pd.Ser
     out = solver.solve()
     warning = None
     if out.status == "optimal":
-        duals = solver.row_duals()
+        duals = lm.solution(out.x, solver.row_duals()).duals
     else:
-        duals = np.full(lm.n_rows, np.nan)
+        duals = lm.solution(x, np.full(lm.n_rows, np.nan)).duals
         warning = (f"{' + '.join(rm.regions)}: the shadow-price LP ended with status {out.status}; shadow prices "
                    "are left empty and 'binds' in explanation.csv only marks broken limits")
     parts = []
     for limit in LIMITS:
-        block = lm.constraints[LIMIT_ROWS[limit]]
-        price = np.maximum(duals[block.ids], 0.0)  # NaN (unknown) stays NaN
-        parts.append(pd.Series(price, index=block.index).to_frame("price")
+        price = duals[LIMIT_ROWS[limit]].clip(lower=0.0)  # NaN (unknown) stays NaN
+        parts.append(price.to_frame("price")
                      .assign(limit=limit).set_index("limit", append=True)["price"])
     return pd.concat(parts).sort_index(), warning
 

@@ -97,7 +97,7 @@ def steun_requirement(case: Case, regions: tuple[str, ...]) -> tuple[pd.DataFram
     table.insert(1, "name", table["corporation_id"].map(corps["name"]))
     table.insert(2, "region", table["corporation_id"].map(corps["region"]))
     table = table[table["steun_eur"] > 0].reset_index(drop=True)
-    return table, result.stages, rm, result.x[:lm.n_cols]
+    return table, result.stages, rm, lm.solution(result.x).x
 
 
 def residual(stages: list[StageReport]) -> dict:

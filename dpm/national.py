@@ -128,7 +128,7 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
     x0 = rm.start() if start_values is None else rm.with_gaps(rm.point(
         {k: v for k, v in start_values.items() if not k.startswith("steun")}))
     result = solve_lexicographic(solver, stages, x0, opts["stage_tolerance"], opts["homes_gap"])
-    x = result.x[:lm.n_cols]
+    x = lm.solution(result.x).x
     u = np.round(lm.variables["unfilled"].series(x).to_numpy()).astype(int)
     return RegionalOutcome(regions, result.stages, rm.values(x), rm.evaluate(x),
                            shortfall_table(rm, u), execution_table(rm, x), time.perf_counter() - start)
@@ -471,7 +471,7 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
         start = rm.with_gaps(rm.point({name: pd.concat([o.values[name] for o in single])
                                        for name in ("decision", "unfilled")}))
     result = solve_lexicographic(solver, stages, start, opts["stage_tolerance"], opts["homes_gap"])
-    x = result.x[:lm.n_cols]
+    x = lm.solution(result.x).x
     s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
     flows = _table(s_in.series(x), "steun_in_eur").merge(_table(s_out.series(x), "steun_out_eur"))
     flows.insert(1, "region", flows["corporation_id"].map(corp_region))

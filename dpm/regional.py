@@ -122,12 +122,12 @@ def baseline_warnings(rm: RegionModel) -> list[str]:
 
 def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
     """Projection, allocation and shortfall tables of a solution (homes rounded to whole homes)."""
-    lm = rm.model
+    sol = rm.model.solution(x)
     region_of = rm.case.corporations["region"]
     projection = rm.evaluate(x)
 
-    u = np.round(lm.variables["unfilled"].series(x).to_numpy()).astype(int)
-    w = np.round(lm.variables["execute"].series(x).to_numpy()).astype(int)
+    u = np.round(sol.values["unfilled"].to_numpy()).astype(int)
+    w = np.round(sol.values["execute"].to_numpy()).astype(int)
     allocation = rm.moves[["origin", "executor", "type", "year"]].assign(homes=w)
     tasks = rm.tasks.assign(homes_done=rm.tasks["homes"] - u)
     done_by_owner = tasks.loc[tasks["type"] == "verduurzaming", ["origin", "type", "year", "homes_done"]]
@@ -137,7 +137,7 @@ def _read_back(rm: RegionModel, x: np.ndarray) -> tuple[pd.DataFrame, pd.DataFra
     allocation.insert(0, "region", allocation["origin"].map(region_of))
 
     shortfall = shortfall_table(rm, u)
-    transfers = int(np.round(lm.variables["transfer"].series(x).to_numpy()).sum())
+    transfers = int(np.round(sol.values["transfer"].to_numpy()).sum())
     order = ["region", "origin", "type", "year"]
     return (projection, allocation.sort_values(order + ["executor"]).reset_index(drop=True),
             shortfall.sort_values(order).reset_index(drop=True), transfers)
@@ -202,7 +202,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
         solver = make_solver(rm.model, opts, verbose=verbose)
         result = solve_lexicographic(solver, rm.stages(), rm.start(), tol, homes_gap, on_stage)
         stages = result.stages
-        x = transport_split(rm, result.x[:rm.model.n_cols], opts).point(rm)
+        x = transport_split(rm, rm.model.solution(result.x).x, opts).point(rm)
     projection, allocation, shortfall, transfers = _read_back(rm, x)
     warnings = baseline_warnings(rm) + extra_warnings
     size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}

@@ -75,6 +75,33 @@ class RowGroup:
         return solver.add_rows(self.lower, self.upper, *self.coo(), name=self.name)
 
 
+class Solution:
+    """A point of a :class:`LinearModel` read by name, as PyPSA's ``assign_solution`` does:
+    ``values[block]`` is a labelled Series per variable block, ``duals[group]`` one per row
+    block (from an LP's row duals). Columns a stage appended after the model (its extra
+    variables) are dropped, so no caller slices the flat vector."""
+
+    def __init__(self, model: "LinearModel", x: np.ndarray, row_duals: np.ndarray | None = None):
+        self.model = model
+        self.x = np.asarray(x, float)[:model.n_cols]
+        self.row_duals = None if row_duals is None else np.asarray(row_duals, float)[:model.n_rows]
+        self.values = _ByName(model.variables, self.x)
+        self.duals = _ByName(model.constraints, self.row_duals)
+
+
+class _ByName:
+    def __init__(self, blocks: dict, vector: np.ndarray | None):
+        self.blocks, self.vector = blocks, vector
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if self.vector is None:
+            raise KeyError(f"{name}: this solution has no row duals (an LP's optimum has)")
+        return self.blocks[name].series(self.vector)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.blocks
+
+
 class LinearModel:
     """Variables and rows ``lower <= A x <= upper`` added block by block."""
 
@@ -118,6 +145,10 @@ class LinearModel:
         self.constraints[name] = block
         self.n_rows += n
         return block
+
+    def solution(self, x: np.ndarray, row_duals: np.ndarray | None = None) -> Solution:
+        """``x`` (and an LP's ``row_duals``) read by block name (:class:`Solution`)."""
+        return Solution(self, x, row_duals)
 
     # --- assembled arrays ------------------------------------------------------------------
     def _cat(self, parts, dtype=float) -> np.ndarray:

@@ -209,3 +209,29 @@ def test_a_stage_is_labelled_optimal_only_when_its_bound_proves_it(variant):
         assert s["bound"] is not None and s["bound"] <= s["objective"] + 1e-6, s
         proven = s["objective"] - s["bound"] < 1 - 1e-6
         assert (s["status"] == "optimal") == proven, s
+
+
+# --- the other efficiency objectives ------------------------------------------------------------
+@pytest.mark.parametrize("efficiency", ["balanced", "cost"])
+def test_balanced_and_cost_plans_conserve_homes_without_mutual_transfers(efficiency):
+    """``[allocation] efficiency = balanced / cost`` (MODEL.md 5, stage 3): the plan keeps every
+    task's homes (allocated + unfilled = opgave), leaves at most the unfilled limit, and is
+    netted like the transfers plan; ``balanced`` adds its row group ``balanced_headroom``."""
+    from dpm.regional import solve_component
+
+    case = load_case(DEFAULT_CASE, {"allocation": {"efficiency": efficiency}})
+    result = solve_component(case, tuple(case.regions))
+    stages = {s.name: s for s in result.stages}
+    opgave = case.opgave.groupby(["corporation_id", "type", "year"])["homes"].sum()
+    done = result.allocation.groupby(["origin", "type", "year"])["homes"].sum()
+    short = result.shortfall.groupby(["origin", "type", "year"])["homes"].sum()
+    total = done.add(short, fill_value=0).rename_axis(["corporation_id", "type", "year"])
+    pd.testing.assert_series_equal(total.reindex(opgave.index).fillna(0), opgave.astype(float),
+                                   check_names=False, check_dtype=False)
+    slack = max(0.5, case.scenario["allocation"]["unfilled_tolerance"] * stages["unfilled"].objective)
+    assert result.shortfall["homes"].sum() <= stages["unfilled"].objective + slack
+    flows = result.allocation[result.allocation["origin"] != result.allocation["executor"]]
+    mutual = flows.merge(flows, left_on=["origin", "executor", "type", "year"],
+                         right_on=["executor", "origin", "type", "year"])
+    assert mutual.empty
+    assert stages["efficiency"].status in ("optimal", "within_tolerance", "time_limit")
