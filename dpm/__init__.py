@@ -12,6 +12,7 @@ The library API; the ``dpm`` command uses the same functions::
     steun = dpm.projectsteun(case)                     # MODEL.md 6: per region, with .to_folder
     room = dpm.room(case)                              # handreiking step 2: investment room
     nl = dpm.national(dpm.load_case(dpm.case_path("nederland")))  # .shortfall, .pool, .to_folder
+    sw = dpm.sweep("scenarios/voorbeeldregio", {"discount_rate": [0.03, 0.04]})  # .table, .to_folder
 
 Packages: ``dpm.model`` (case data, financial projection, the MIP), ``dpm.solvers``
 (HiGHS and the lexicographic stage driver), ``dpm.scenarios`` (defaults and embedded cases).
@@ -19,7 +20,7 @@ Packages: ``dpm.model`` (case data, financial projection, the MIP), ``dpm.solver
 from __future__ import annotations
 
 __version__ = "0.1.0"
-__all__ = ["case_path", "load_case", "national", "projectsteun", "room", "run"]
+__all__ = ["case_path", "load_case", "national", "projectsteun", "room", "run", "sweep"]
 
 
 def case_path(name: str):
@@ -63,3 +64,11 @@ def national(case, engine: str = "local", workers: int | None = None, solidarity
     from dpm.national import run_national
 
     return run_national(case, engine=engine, workers=workers, solidarity=solidarity)
+
+
+def sweep(case_path, vary, engine: str = "local", workers: int | None = None):
+    """Stages 1-2 of every region for every combination of scenario values ``vary``
+    (``{"discount_rate": [0.03, 0.04]}``): a ``SweepResult`` (``.table``, ``.to_folder``)."""
+    from dpm.sweep import sweep as run_sweep
+
+    return run_sweep(case_path, vary, engine=engine, workers=workers)

@@ -30,7 +30,9 @@ from dpm.solvers.errors import EngineUnavailable, NoSolution, WorkerLost
 
 
 def _fmt_int(n: int) -> str:
-    return f"{n:,}".replace(",", " ")
+    from dpm.results import thousands
+
+    return thousands(n)
 
 
 def print_region_table(run, out=None) -> None:
@@ -298,102 +300,18 @@ def cmd_national(args) -> int:
     return 0
 
 
-def _sweep_key(name: str, defaults: dict) -> tuple[str, ...]:
-    """A scenario key as dotted path: 'economy.discount_rate', or a bare name that is unique
-    among the defaults ('discount_rate')."""
-    from dpm.model.errors import CaseError
-
-    if "." in name:
-        return tuple(name.split("."))
-    def paths(node: dict, prefix: tuple = ()):
-        for key, value in node.items():
-            if isinstance(value, dict):
-                yield from paths(value, (*prefix, key))
-            else:
-                yield (*prefix, key)
-    every = list(paths(defaults))
-    found = [p for p in every if p[-1] == name]
-    if not found:
-        import difflib
-
-        keys = sorted({p[-1] for p in every})
-        close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
-        raise CaseError("--vary", f"no scenario key named {name!r}" + (f"; did you mean {close[0]!r}?" if close else
-                        "; give it as section.key (e.g. economy.discount_rate)"), field=name)
-    if len(found) > 1:
-        raise CaseError("--vary", f"the key {name!r} is in {len(found)} sections; say which one: "
-                        + ", ".join(".".join(f) for f in found), field=name)
-    return found[0]
-
-
-def _sweep_value(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def cmd_sweep(args) -> int:
-    import itertools
-    import tomllib
-
     from dpm.model.case import load_case
-    from dpm.model.errors import CaseError
-    from dpm.model.scenario import defaults_file
-    from dpm.national import map_regions
-    from dpm.model.allocation import components
-    from dpm.results import table_files
+    from dpm.sweep import sweep
 
-    defaults = tomllib.loads(defaults_file().read_text(encoding="utf-8"))
-    axes = []
-    for item in args.vary:
-        name, _, values = item.partition("=")
-        if not values:
-            raise CaseError("--vary", f"expected KEY=V1,V2,..., got {item!r}")
-        axes.append((name, _sweep_key(name, defaults), [_sweep_value(v) for v in values.split(",")]))
     base = load_case(args.case)
     out = _out_folder(args, base.name, "sweep")
-    combos = list(itertools.product(*[values for _, _, values in axes]))
-    cases = []
-    for combo in combos:
-        overrides: dict = {}
-        for (_, path, _), value in zip(axes, combo):
-            node = overrides
-            for part in path[:-1]:
-                node = node.setdefault(part, {})
-            node[path[-1]] = value
-        cases.append(load_case(args.case, overrides, "--vary"))
-    jobs = [(case, regions) for case in cases for regions in components(case)]
-    outcomes = iter(map_regions(jobs, args.engine, args.address, args.workers, _progress(_bar("solves"))))
+    result = sweep(args.case, args.vary, engine=args.engine, address=args.address, workers=args.workers,
+                   progress=_progress(_bar("solves")))
     _clear_progress()
-    rows = []
-    for combo, case in zip(combos, cases):
-        for regions in components(case):
-            o = next(outcomes)
-            row = {name: value for (name, _, _), value in zip(axes, combo)}
-            row.update({"region": " + ".join(regions), "unfilled_homes": o.unfilled})
-            row.update({f"unfilled_{k}_homes": int(o.shortfall.loc[o.shortfall["type"] == k, "homes"].sum())
-                        for k in sorted(set(base.opgave["type"]))})
-            row.update({"unfilled_value_eur": float(o.shortfall["value_eur"].sum()),
-                        "continuity_gap_eur": o.continuity_gap_eur,
-                        "status": ", ".join(sorted({s.status for s in o.stages})), "seconds": round(o.seconds, 3)})
-            rows.append(row)
-    import pandas as pd
-
-    table = pd.DataFrame(rows)
-    names = [name for name, _, _ in axes]
-    totals = table.groupby(names, sort=False)[["unfilled_homes", "unfilled_value_eur", "continuity_gap_eur"]].sum()
-    print(f"Sweep of {len(combos)} scenarios x {len(components(base))} region(s): unfilled homes "
-          f"{base.scenario.policy_calendar_years[0]}-{base.scenario.policy_calendar_years[-1]}, "
-          "their value and the continuity gap (EUR mln):")
-    for key, r in totals.iterrows():
-        key = key if isinstance(key, tuple) else (key,)
-        label = ", ".join(f"{n}={v}" for n, v in zip(names, key))
-        print(f"  {label}: {_fmt_int(int(r['unfilled_homes']))} homes, EUR {r['unfilled_value_eur'] / 1e6:,.1f} mln; "
-              f"continuity gap EUR {r['continuity_gap_eur'] / 1e6:,.1f} mln")
-    _write(out, table_files({"sweep.csv": table}), args.force)
+    for line in result.summary_lines():
+        print(line)
+    result.to_folder(out, force=args.force, on_done=lambda: _written.append(out))
     print(f"\nWritten to {out}/sweep.csv")
     return 0
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.scenario import TYPES
+from dpm.results import thousands
 
 SHEETS = ("projection", "allocation", "shortfall", "explanation", "diagnosis", "investment_room")
 OPTIONAL_SHEETS = ("tradeoff",)  # written by 'dpm run --tradeoff' only
@@ -226,7 +227,7 @@ def transfer_chart(results: Results) -> str:
     for (o, c), homes in moved.items():
         ax.annotate("", xy=(0.82, right[c]), xytext=(0.18, left[o]),
                     arrowprops=dict(arrowstyle="-|>", color=COLORS["others"], lw=0.8 + 5 * homes / top, alpha=0.8))
-        ax.text(0.18 + 0.3 * 0.64, left[o] + 0.3 * (right[c] - left[o]), f"{int(homes):,}".replace(",", " "),
+        ax.text(0.18 + 0.3 * 0.64, left[o] + 0.3 * (right[c] - left[o]), thousands(homes),
                 fontsize=7, ha="center", va="center", rotation=0,
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for names, pos, x, ha in ((givers, left, 0.16, "right"), (takers, right, 0.84, "left")):
@@ -291,9 +292,9 @@ def _table(frame: pd.DataFrame) -> str:
             elif is_year:
                 text = str(int(v))
             elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-                text = f"{v:,}".replace(",", " ")
+                text = thousands(v)
             elif isinstance(v, float):
-                text = f"{v:,.0f}".replace(",", " ") if abs(v) >= 1000 else f"{v:.3g}"
+                text = thousands(v) if abs(v) >= 1000 else f"{v:.3g}"
             else:
                 text = str(v)
             cells.append(f"<td>{html.escape(text)}</td>")
@@ -323,7 +324,7 @@ def write_html(results: Results, path: Path) -> None:
     s = results.summary
     o = s["objectives"]
     years = f"{s['scenario']['base_year'] + 1}-{s['scenario']['base_year'] + s['scenario']['horizon']['policy_years']}"
-    fmt = lambda n: f"{n:,.0f}".replace(",", " ")  # noqa: E731
+    fmt = thousands
     cards = [("unfilled homes", fmt(o["unfilled_homes"]), f"homes, {years}")]
     cards += [(f"unfilled {k}", fmt(v), "homes") for k, v in o["unfilled_homes_by_type"].items()]
     cards += [("continuity gap", f"{o['continuity_gap_eur'] / 1e6:,.1f}", "EUR mln"),

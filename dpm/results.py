@@ -32,6 +32,11 @@ STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "int
                 "within_tolerance", "optimal")
 
 
+def thousands(n) -> str:
+    """A count or amount as shown to a user: whole, thousands separated by a space (12 345)."""
+    return f"{float(n):,.0f}".replace(",", " ")
+
+
 def _worst(statuses) -> str:
     statuses = list(statuses)
     for s in STATUS_ORDER:

@@ -41,3 +41,19 @@ def test_projectsteun_and_room_through_the_api(api_run, tmp_path):
     assert table["steun_eur"].sum() == pytest.approx(steun[0].steun["steun_eur"].sum())
     room = dpm.room(case)
     assert {"corporation_id", "type", "homes", "binding_limit"} <= set(room.columns)
+
+
+def test_sweep_gives_per_combination_what_a_run_gives(api_run, tmp_path):
+    """``dpm.sweep``: one row per combination and region; at the case's own value the unfilled
+    opgave is the run's (stages 1-2); the table is written under the output rules."""
+    case, result = api_run
+    rate = case.scenario["economy"]["discount_rate"]
+    sw = dpm.sweep(DEFAULT_CASE, {"discount_rate": [rate, rate + 0.01]}, workers=1)
+    assert len(sw.table) == 2 * len(case.regions)
+    own = sw.table[sw.table["discount_rate"] == rate]
+    unfilled = next(s for s in result.components[0].stages if s.name == "unfilled").objective
+    assert int(own["unfilled_homes"].sum()) == int(round(unfilled))
+    sw.to_folder(tmp_path / "sweep")
+    assert pd.read_csv(tmp_path / "sweep" / "sweep.csv").shape[0] == 2 * len(case.regions)
+    with pytest.raises(OutputRefused):
+        sw.to_folder(DEFAULT_CASE)
