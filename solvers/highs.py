@@ -103,6 +103,7 @@ class HighsSolver:
         self.sense = "min"
         self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
         self.groups: list[tuple[str, int]] = []  # (name, rows) of each row group added after the model
+        self.integer = np.asarray(model.integrality, bool) & (not relaxed)  # the columns integer now
 
     def _new_instance(self) -> highspy.Highs:
         with _quiet_stdout():
@@ -168,6 +169,8 @@ class HighsSolver:
         ids = np.asarray(ids, np.int32)
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         self.h.changeColsIntegrality(len(ids), ids, np.full(len(ids), kind))
+        if not self.relaxed:
+            self.integer[ids[ids < len(self.integer)]] = integer
 
     def set_option(self, key: str, value) -> None:
         """A HiGHS option for the following solves (kept if the instance is renewed)."""
@@ -190,6 +193,12 @@ class HighsSolver:
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
         """Fix columns ``ids`` at ``values`` (both bounds)."""
         self.set_bounds(ids, values, values)
+
+    def bounds(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The current (lower, upper) bounds of columns ``ids``."""
+        lp = self.h.getLp()
+        ids = np.asarray(ids, np.int64)
+        return np.asarray(lp.col_lower_)[ids].copy(), np.asarray(lp.col_upper_)[ids].copy()
 
     def set_bounds(self, ids: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """Bounds of columns ``ids``."""

@@ -107,6 +107,10 @@ class PyomoSolver:
     def set_time_limit(self, seconds: float | None) -> None:
         self.limit_s = float(self.options["time_limit"] if seconds is None else seconds)
 
+    def bounds(self, ids) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.asarray(ids, int)
+        return self.lower[ids].copy(), self.upper[ids].copy()
+
     def fix_columns(self, ids, values) -> None:
         self.set_bounds(ids, values, values)
 
