@@ -120,13 +120,15 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
 
 ROUNDING_NODES = 500  # branch-and-bound nodes of the rounding search (a node limit: the same start on any machine)
 ROUNDING_WINDOW = 2.0  # each integer column within this many units of its LP value's floor / ceiling
+ROUNDING_TIME_SHARE = 0.05  # ... and at most this share of the stage's time limit (a safety net, like the dive's)
 
 
 def _rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None) -> np.ndarray | None:
     """A start for a stage from its LP optimum, a neighbourhood search around it (after RENS,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
-    at most :data:`ROUNDING_NODES` nodes. Its point is within a few homes of the LP bound, so
+    at most :data:`ROUNDING_NODES` nodes (and :data:`ROUNDING_TIME_SHARE` of the stage's time
+    limit: a national receiving region's search took 17 s for its nodes). Its point is within a few homes of the LP bound, so
     HiGHS can stop at the root once its tolerance is met, where it otherwise spends seconds in
     cut rounds before its own heuristics run. Measured (benchmarks/results.md): unfilled stage
     of synthetic 40 corporations 25 s -> 2.4 s, nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
@@ -146,7 +148,10 @@ def _rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None) 
     high = np.maximum(np.minimum(upper, np.ceil(v - 1e-6) + ROUNDING_WINDOW), low)
     solver.set_bounds(ints, low, high)
     solver.set_node_limit(ROUNDING_NODES)
+    limit_before = solver.limit_s
+    solver.set_time_limit(ROUNDING_TIME_SHARE * limit_before)
     found = solver.solve()
+    solver.limit_s = limit_before
     solver.set_node_limit(None)
     solver.set_bounds(ints, lower, upper)
     if found.has_solution and (x is None or float(cost @ found.x) <= float(cost @ x)):
