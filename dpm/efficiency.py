@@ -310,9 +310,10 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         # the unfilled opgave on these relations, as late as possible; whose tasks stay
         # unfilled; fewest homes moved
         _fix_relations(solver, rm, x)
-        on = solve_lexicographic(solver, [Stage("unfilled_on_relations", full[1].cost, integral=full[1].integral),
-                                          rm.timing_stage()],
-                                 x, tol, opts["homes_gap"], on_stage)  # exact: on fixed relations it is quick
+        # (the trade-off curve's points report relations and unfilled homes only: no tie-break)
+        on_stages = [Stage("unfilled_on_relations", full[1].cost, integral=full[1].integral)]
+        on_stages += [rm.timing_stage()] if stages_wanted == "all" else []
+        on = solve_lexicographic(solver, on_stages, x, tol, opts["homes_gap"], on_stage)
         reports += on.stages
         x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=_used_pairs(rm, on.x)).point(rm)
         if stages_wanted == "all":
