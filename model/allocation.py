@@ -28,7 +28,7 @@ from dpm.model.case import Case
 from dpm.model.linear import INF, LinearModel, RowGroup
 from dpm.model.projection import LIMITS, Projection
 from dpm.model.scenario import TRADEABLE, TYPES
-from dpm.model.solidarity import Roles
+from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles
 from dpm.solvers.lexicographic import Stage
 
 MONEY_SCALE = 1e6  # money in the model is in EUR mln, so coefficients stay in a narrow range
@@ -54,9 +54,6 @@ def executors(case: Case, corps: pd.DataFrame) -> pd.DataFrame:
         columns=["executor", "region"])
     origin = corps[["region"]].rename_axis("origin").reset_index()
     return origin.merge(works_in, on="region")[["origin", "executor"]]
-
-
-HOMES_MOVED_REL_GAP = 0.01  # the homes_moved stage stops within 1 % of its optimum (see RegionModel.stages)
 
 
 @dataclass

@@ -34,6 +34,12 @@ from dpm.model.linear import INF, LinearModel, RowGroup
 from dpm.model.scenario import TRADEABLE
 
 
+# Fewest homes moved is an efficiency measure: its stages (the plan's and the split's) stop
+# within 1 % of the optimum, without prove_exact_s (measured: at 0.1 % the nieuwbouw x2
+# variant spent its 10 s limit there, and a random split 4-6 s)
+HOMES_MOVED_REL_GAP = 0.01
+
+
 @dataclass(frozen=True)
 class Roles:
     """Corporations that must give or must take in every plan within the unfilled limit."""
@@ -239,7 +245,8 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     # 2. fewest relations (each of at least min_transfer homes), then fewest homes moved, from there
     lm = model(with_least=True)
     stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
-              Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True)]
+              Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True, prove=False,
+                    mip_rel_gap=HOMES_MOVED_REL_GAP)]
     try:
         result = solve_lexicographic(make_solver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
         x_best, status = result.x, result.stages[0].status
