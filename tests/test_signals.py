@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEFAULT_CASE
+import pandas as pd
+from conftest import DEFAULT_CASE, copy_default
 
 from dpm.outputs import MARKER
 from dpm.results import OUTPUTS
@@ -18,16 +19,27 @@ from dpm.results import OUTPUTS
 FILES = {*OUTPUTS, MARKER}
 
 
-def _start(out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "dpm.cli", "run", str(DEFAULT_CASE), "--out", str(out), *extra],
+def _start(out: Path, *extra: str, case: Path = DEFAULT_CASE) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dpm.cli", "run", str(case), "--out", str(out), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.fixture(scope="module")
+def slow_case(tmp_path_factory) -> Path:
+    """The default region with twice the nieuwbouw: about 5 s of solving (benchmarks/results.md,
+    x2), so that a stop at 2 s falls in the solve (the default region is done in about 1 s)."""
+    case = copy_default(tmp_path_factory.mktemp("x2"), "x2")
+    opg = pd.read_csv(case / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
+    opg.loc[opg["type"] == "nieuwbouw", "homes"] *= 2
+    opg.to_csv(case / "opgave.csv", index=False)
+    return case
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("delay", [0.05, 0.6, 1.5], ids=["start-up", "building", "solving"])
-def test_a_stopped_run_writes_nothing(tmp_path, sig, delay):
+@pytest.mark.parametrize("delay", [0.05, 0.6, 2.0], ids=["start-up", "building", "solving"])
+def test_a_stopped_run_writes_nothing(tmp_path, sig, delay, slow_case):
     out = tmp_path / "out"
-    proc = _start(out)
+    proc = _start(out, case=slow_case if delay > 1 else DEFAULT_CASE)
     time.sleep(delay)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
