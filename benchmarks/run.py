@@ -9,7 +9,8 @@ Cases: ``default`` (scenarios/voorbeeldregio); its variants ``rent`` (rent_growt
 (``5``, ``10``, ``20``, ``40``, benchmarks/synthetic.py); ``linked``: two copies of the default
 region, the second with x2 nieuwbouw, linked by one corporation's werkgebied. Each runs in a
 fresh process so its peak memory (max RSS) is its own, with the scenario's own time limits.
-Prints a table and writes it to benchmarks/results.md.
+Prints a table and writes it to benchmarks/results.md (with --tradeoff: benchmarks/tradeoff.md);
+a subset of the cases is only printed unless --out says where.
 """
 from __future__ import annotations
 
@@ -126,7 +127,9 @@ def main() -> int:
     parser.add_argument("--cases", nargs="*", default=list(CASES))
     parser.add_argument("--tradeoff", action="store_true")
     parser.add_argument("--one", help=argparse.SUPPRESS)
-    parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--out", help="file to write (default: results.md for all cases, tradeoff.md for all "
+                                       "cases with --tradeoff; a subset is only printed, so the record is not "
+                                       "overwritten by part of it)")
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.tradeoff)))
@@ -139,7 +142,11 @@ def main() -> int:
         print(f"{name}: {rows[-1]['wall_s']:.2f} s", file=sys.stderr)
     text = "# Benchmark: regional allocation\n\n" + table(rows, args.tradeoff)
     print(text)
-    Path(args.out).write_text(text)
+    out = args.out
+    if out is None and set(args.cases) == set(CASES):
+        out = str(HERE / ("tradeoff.md" if args.tradeoff else "results.md"))
+    if out is not None:
+        Path(out).write_text(text)
     return 0
 
 
