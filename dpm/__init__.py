@@ -12,10 +12,10 @@ The library API; the ``dpm`` command uses the same functions::
     steun = dpm.projectsteun(case)                     # MODEL.md 6: per region, with .to_folder
     room = dpm.room(case)                              # handreiking step 2: investment room
     nl = dpm.national(dpm.load_case(dpm.case_path("nederland")))  # .shortfall, .pool, .to_folder
-    sw = dpm.sweep("scenarios/voorbeeldregio", {"discount_rate": [0.03, 0.04]})  # .table, .to_folder
+    sw = dpm.sweep(case, {"discount_rate": [0.03, 0.04]})  # stages 1-2 per combination: .table, .to_folder
 
 Packages: ``dpm.model`` (case data, financial projection, the MIP), ``dpm.solvers``
-(HiGHS and the lexicographic stage driver), ``dpm.scenarios`` (defaults and embedded cases).
+(HiGHS direct, any solver through Pyomo, and the lexicographic stage driver), ``dpm.scenarios`` (defaults and embedded cases).
 """
 from __future__ import annotations
 
@@ -66,9 +66,9 @@ def national(case, engine: str = "local", workers: int | None = None, solidarity
     return run_national(case, engine=engine, workers=workers, solidarity=solidarity)
 
 
-def sweep(case_path, vary, engine: str = "local", workers: int | None = None):
-    """Stages 1-2 of every region for every combination of scenario values ``vary``
+def sweep(case, vary, engine: str = "local", workers: int | None = None):
+    """Stages 1-2 of every region of ``case`` for every combination of scenario values ``vary``
     (``{"discount_rate": [0.03, 0.04]}``): a ``SweepResult`` (``.table``, ``.to_folder``)."""
     from dpm.sweep import sweep as run_sweep
 
-    return run_sweep(case_path, vary, engine=engine, workers=workers)
+    return run_sweep(case, vary, engine=engine, workers=workers)

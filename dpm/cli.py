@@ -306,7 +306,7 @@ def cmd_sweep(args) -> int:
 
     base = load_case(args.case)
     out = _out_folder(args, base.name, "sweep")
-    result = sweep(args.case, args.vary, engine=args.engine, address=args.address, workers=args.workers,
+    result = sweep(base, args.vary, engine=args.engine, address=args.address, workers=args.workers,
                    progress=_progress(_bar("solves")))
     _clear_progress()
     for line in result.summary_lines():

@@ -101,11 +101,12 @@ class SweepResult:
         return write_folder(Path(out), table_files({"sweep.csv": self.table}), force, on_done=on_done)
 
 
-def sweep(case_path, vary, engine: str = "local", address: str | None = None, workers: int | None = None,
+def sweep(base, vary, engine: str = "local", address: str | None = None, workers: int | None = None,
           progress=None) -> SweepResult:
-    """Stages 1-2 of every region for every combination of the scenario values ``vary``
-    (``{"discount_rate": [0.03, 0.04]}`` or ``["discount_rate=0.03,0.04"]``; a bare key must
-    be unique among the defaults, else ``section.key``)."""
+    """Stages 1-2 of every region of the case ``base`` for every combination of the scenario
+    values ``vary`` (``{"discount_rate": [0.03, 0.04]}`` or ``["discount_rate=0.03,0.04"]``; a
+    bare key must be unique among the defaults, else ``section.key``); each combination is
+    the case read again with those values, validated like the case itself."""
     import tomllib
 
     from dpm.model.allocation import components
@@ -115,7 +116,6 @@ def sweep(case_path, vary, engine: str = "local", address: str | None = None, wo
 
     defaults = tomllib.loads(defaults_file().read_text(encoding="utf-8"))
     axes = _axes(vary, defaults)
-    base = load_case(case_path)
     combos = list(itertools.product(*[values for _, _, values in axes]))
     cases = []
     for combo in combos:
@@ -125,7 +125,7 @@ def sweep(case_path, vary, engine: str = "local", address: str | None = None, wo
             for part in path[:-1]:
                 node = node.setdefault(part, {})
             node[path[-1]] = value
-        cases.append(load_case(case_path, overrides, "--vary"))
+        cases.append(load_case(base.path, overrides, "--vary"))
     jobs = [(case, regions) for case in cases for regions in components(case)]
     outcomes = iter(map_regions(jobs, engine, address, workers, progress))
     rows = []

@@ -1,9 +1,9 @@
 """A small block-structured linear model: named, pandas-indexed blocks of variables and rows.
 
 Each block is added in one vectorised call (no Python loop per row), and keeps its index
-so results and duals come back as labelled pandas objects. The model is handed to HiGHS
-as one sparse matrix (``dpm.solvers.highs``); ``to_pyomo`` gives the same model as a Pyomo
-ConcreteModel for inspection or other solvers.
+so results and duals come back as labelled pandas objects. The model is handed to a solver
+as one sparse matrix (``dpm.solvers.highs``); ``dpm.solvers.pyomo_backend.pyomo_model``
+gives it as a Pyomo ConcreteModel, for inspection or other solvers.
 """
 from __future__ import annotations
 
@@ -35,6 +35,18 @@ class Block:
         return pd.Series(values[self.start:self.start + len(self.index)], index=self.index, name=self.name)
 
 
+def coo_terms(terms, row_offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, col, coef)`` terms (coefficients broadcast where scalar, zeros dropped) as one
+    COO triple, rows shifted by ``row_offset``."""
+    rows, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for row, col, coef in terms:
+        row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
+        coef = np.broadcast_to(np.asarray(coef, float), row.shape)
+        keep = coef != 0
+        rows.append(row[keep] + row_offset), cols.append(col[keep]), vals.append(coef[keep])
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+
+
 @dataclass
 class RowGroup:
     """Rows a solve adds after its model is built (MODEL.md 5): a stage's optimum held
@@ -61,14 +73,7 @@ class RowGroup:
         return cls.of(name, pd.Index([name], name="row"), [(np.zeros(len(nz), np.int64), nz, cost[nz])], lower, upper)
 
     def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rows, cols, vals = [], [], []
-        for row, col, coef in self.terms:
-            row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
-            coef = np.broadcast_to(np.asarray(coef, float), row.shape)
-            keep = coef != 0
-            rows.append(row[keep]), cols.append(col[keep]), vals.append(coef[keep])
-        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
-        return cat(rows, np.int64), cat(cols, np.int64), cat(vals, float)
+        return coo_terms(self.terms)
 
     def add_to(self, solver) -> int:
         """Add these rows to ``solver`` (the solver protocol's ``add_rows``); returns their number."""
@@ -133,13 +138,8 @@ class LinearModel:
         """
         n = len(index)
         block = Block(name, index, self.n_rows)
-        for row, col, coef in terms:
-            row, col = np.asarray(row, np.int64), np.asarray(col, np.int64)
-            coef = np.broadcast_to(np.asarray(coef, float), row.shape)
-            keep = coef != 0
-            self._coo["r"].append(row[keep] + self.n_rows)
-            self._coo["c"].append(col[keep])
-            self._coo["v"].append(coef[keep])
+        for part, values in zip("rcv", coo_terms(terms, self.n_rows)):
+            self._coo[part].append(values)
         self._row["lb"].append(np.broadcast_to(np.asarray(lower, float), (n,)))
         self._row["ub"].append(np.broadcast_to(np.asarray(upper, float), (n,)))
         self.constraints[name] = block
@@ -193,24 +193,3 @@ class LinearModel:
         return {"matrix": span(self._cat(self._coo["v"])),
                 "row_bounds": span(np.concatenate([self.row_lower, self.row_upper])),
                 "column_bounds": span(np.concatenate([self.col_lower, self.col_upper]))}
-
-    def to_pyomo(self, cost: np.ndarray | None = None):
-        """The same model as a Pyomo ConcreteModel (x[j] over all columns, one row list)."""
-        import pyomo.environ as pyo
-
-        m = pyo.ConcreteModel()
-        lb, ub, integ = self.col_lower, self.col_upper, self.integrality
-        m.x = pyo.Var(range(self.n_cols), domain=lambda _, j: pyo.Integers if integ[j] else pyo.Reals,
-                      bounds=lambda _, j: (None if lb[j] == -INF else lb[j], None if ub[j] == INF else ub[j]))
-        A = self.matrix().tocsr()
-        rl, ru = self.row_lower, self.row_upper
-
-        def row(_, i):
-            start, end = A.indptr[i], A.indptr[i + 1]
-            body = sum(v * m.x[j] for j, v in zip(A.indices[start:end], A.data[start:end]))
-            return (None if rl[i] == -INF else rl[i], body, None if ru[i] == INF else ru[i])
-
-        m.rows = pyo.Constraint(range(self.n_rows), rule=row)
-        if cost is not None:
-            m.obj = pyo.Objective(expr=sum(c * m.x[j] for j, c in enumerate(cost) if c != 0))
-        return m

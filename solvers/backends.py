@@ -10,12 +10,27 @@ from dpm.solvers.highs import HighsSolver
 
 
 def check_backend(backend: str) -> str | None:
-    """What is wrong with ``backend`` (None: nothing)."""
+    """What is wrong with ``backend`` (None: nothing): its form, and for ``pyomo:NAME`` whether
+    Pyomo can run solver NAME on this machine (checked before anything is solved or written)."""
     if backend == "highs":
         return None
-    if backend.startswith("pyomo:") and backend[len("pyomo:"):]:
-        return None
-    return f"expected 'highs' or 'pyomo:NAME' (e.g. pyomo:appsi_highs), got {backend!r}"
+    name = backend[len("pyomo:"):] if backend.startswith("pyomo:") else ""
+    if not name:
+        return f"expected 'highs' or 'pyomo:NAME' (e.g. pyomo:appsi_highs), got {backend!r}"
+    import logging
+
+    import pyomo.environ as pe
+
+    logging.disable(logging.CRITICAL)  # Pyomo logs a traceback for an unknown name; the line below says it
+    try:
+        available = bool(pe.SolverFactory(name).available(exception_flag=False))
+    except Exception:  # an unknown name: Pyomo's factory returns a stub that may raise
+        available = False
+    finally:
+        logging.disable(logging.NOTSET)
+    if not available:
+        return f"Pyomo cannot run solver {name!r} on this machine (installed with Pyomo: appsi_highs)"
+    return None
 
 
 def make_solver(model, options: dict, verbose: bool = False, relaxed: bool = False):

@@ -103,7 +103,6 @@ class HighsSolver:
         self.sense = "min"
         self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
         self.groups: list[tuple[str, int]] = []  # (name, rows) of each row group added after the model
-        self.integer = np.asarray(model.integrality, bool) & (not relaxed)  # the columns integer now
 
     def _new_instance(self) -> highspy.Highs:
         with _quiet_stdout():
@@ -169,8 +168,14 @@ class HighsSolver:
         ids = np.asarray(ids, np.int32)
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         self.h.changeColsIntegrality(len(ids), ids, np.full(len(ids), kind))
-        if not self.relaxed:
-            self.integer[ids[ids < len(self.integer)]] = integer
+
+    @property
+    def integer(self) -> np.ndarray:
+        """Which columns are integer now (as the HiGHS instance holds them)."""
+        integrality = self.h.getLp().integrality_
+        if not len(integrality):
+            return np.zeros(self.n_cols, bool)
+        return np.array([v == highspy.HighsVarType.kInteger for v in integrality], bool)
 
     def set_option(self, key: str, value) -> None:
         """A HiGHS option for the following solves (kept if the instance is renewed)."""

@@ -27,6 +27,38 @@ _OPTION_NAMES = {
 }
 
 
+def pyomo_model(lower, upper, integer, A, row_lower, row_upper, cost=None, sense: str = "min"):
+    """``lower <= x <= upper`` (``integer`` where flagged), ``row_lower <= A x <= row_upper``
+    and the objective ``cost`` as a Pyomo ConcreteModel: ``x[j]`` over all columns, ``rows[i]``
+    (empty or free rows skipped). Works on any model with the matrix protocol, e.g.
+    ``pyomo_model(lm.col_lower, lm.col_upper, lm.integrality, lm.matrix(), lm.row_lower, lm.row_upper)``."""
+    import pyomo.environ as pe
+    from pyomo.core.expr.numeric_expr import LinearExpression
+
+    bound = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
+    pm = pe.ConcreteModel()
+    pm.x = pe.Var(range(len(lower)), bounds=lambda _, j: (bound(lower[j]), bound(upper[j])),
+                  domain=lambda _, j: pe.Integers if integer[j] else pe.Reals)
+    x = [pm.x[j] for j in range(len(lower))]
+    A = sp.csr_matrix(A)
+
+    def row(_, i):
+        lo, hi = A.indptr[i], A.indptr[i + 1]
+        if lo == hi or not (np.isfinite(row_lower[i]) or np.isfinite(row_upper[i])):  # empty or free: no row
+            return pe.Constraint.Skip
+        expr = LinearExpression(constant=0.0, linear_coefs=A.data[lo:hi].tolist(),
+                                linear_vars=[x[j] for j in A.indices[lo:hi]])
+        return (bound(row_lower[i]), expr, bound(row_upper[i]))
+
+    pm.rows = pe.Constraint(range(A.shape[0]), rule=row)
+    if cost is not None:
+        nz = np.flatnonzero(cost)
+        pm.obj = pe.Objective(expr=LinearExpression(constant=0.0, linear_coefs=np.asarray(cost)[nz].tolist(),
+                                                    linear_vars=[x[j] for j in nz]),
+                              sense=pe.minimize if sense == "min" else pe.maximize)
+    return pm
+
+
 class PyomoSolver:
     """The lexicographic stages' solver protocol, solved through Pyomo with solver ``name``."""
 
@@ -34,9 +66,7 @@ class PyomoSolver:
         import pyomo.environ as pe
 
         self.name = name
-        self.opt = pe.SolverFactory(name)
-        if not self.opt.available(exception_flag=False):
-            raise RuntimeError(f"Pyomo solver '{name}' is not available on this machine")
+        self.opt = pe.SolverFactory(name)  # (its availability is checked with the scenario: check_backend)
         self.model = model
         self.relaxed = relaxed
         self.verbose = bool(verbose)
@@ -129,40 +159,19 @@ class PyomoSolver:
 
     def solve(self) -> SolveResult:
         import pyomo.environ as pe
-        from pyomo.core.expr.numeric_expr import LinearExpression
         from pyomo.opt import TerminationCondition as TC
 
         clock = time.perf_counter()
-        n, m = self.n_cols, self.A.shape[0]
+        m = self.A.shape[0]
         is_mip = bool(self.integer.any())
-        pm = pe.ConcreteModel()
-        lower = np.where(np.isfinite(self.lower), self.lower, None)
-        upper = np.where(np.isfinite(self.upper), self.upper, None)
-        pm.x = pe.Var(range(n), bounds=lambda _, j: (lower[j], upper[j]))
-        for j in np.flatnonzero(self.integer):
-            pm.x[int(j)].domain = pe.Integers
-        x = [pm.x[j] for j in range(n)]
-        A, rl, ru = self.A, self.row_lower, self.row_upper
-
-        def row(_, i):
-            lo, hi = A.indptr[i], A.indptr[i + 1]
-            if lo == hi or not (np.isfinite(rl[i]) or np.isfinite(ru[i])):  # empty or free: no row
-                return pe.Constraint.Skip
-            expr = LinearExpression(constant=0.0, linear_coefs=A.data[lo:hi].tolist(),
-                                    linear_vars=[x[j] for j in A.indices[lo:hi]])
-            return (rl[i] if np.isfinite(rl[i]) else None, expr, ru[i] if np.isfinite(ru[i]) else None)
-
-        pm.rows = pe.Constraint(range(m), rule=row)
-        nz = np.flatnonzero(self.cost)
-        pm.obj = pe.Objective(expr=LinearExpression(constant=0.0, linear_coefs=self.cost[nz].tolist(),
-                                                    linear_vars=[x[j] for j in nz]),
-                              sense=pe.minimize if self.sense == "min" else pe.maximize)
+        pm = pyomo_model(self.lower, self.upper, self.integer, self.A, self.row_lower, self.row_upper, self.cost,
+                         self.sense)
+        x = [pm.x[j] for j in range(self.n_cols)]
         if not is_mip:
             pm.dual = pe.Suffix(direction=pe.Suffix.IMPORT)
         warm = self._start is not None and is_mip and getattr(self.opt, "warm_start_capable", lambda: False)()
         if warm:
-            for j in range(n):
-                x[j].value = float(self._start[j])
+            pm.x.set_values(dict(enumerate(self._start[:self.n_cols].tolist())))
         self._configure()
         kwargs = {"load_solutions": False, "tee": self.verbose}
         if warm:
@@ -180,7 +189,8 @@ class PyomoSolver:
             values = np.array([v.value if v.value is not None else 0.0 for v in x], float)
             values = np.clip(values, self.lower, self.upper)
             if not is_mip and status == "optimal":
-                self._duals = np.array([pm.dual.get(pm.rows[i], 0.0) for i in range(m)], float)
+                self._duals = np.array([pm.dual.get(pm.rows[i], 0.0) if i in pm.rows else 0.0 for i in range(m)],
+                                       float)  # (a skipped, empty or free row has dual 0)
         objective = float(self.cost @ values) if has_solution else None
         bound = res.problem.lower_bound if self.sense == "min" else res.problem.upper_bound
         bound = float(bound) if bound is not None and np.isfinite(float(bound)) else None

@@ -48,7 +48,7 @@ def test_sweep_gives_per_combination_what_a_run_gives(api_run, tmp_path):
     opgave is the run's (stages 1-2); the table is written under the output rules."""
     case, result = api_run
     rate = case.scenario["economy"]["discount_rate"]
-    sw = dpm.sweep(DEFAULT_CASE, {"discount_rate": [rate, rate + 0.01]}, workers=1)
+    sw = dpm.sweep(case, {"discount_rate": [rate, rate + 0.01]}, workers=1)
     assert len(sw.table) == 2 * len(case.regions)
     own = sw.table[sw.table["discount_rate"] == rate]
     unfilled = next(s for s in result.components[0].stages if s.name == "unfilled").objective
