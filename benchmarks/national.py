@@ -59,15 +59,15 @@ def main() -> None:
     facts = (f"National shortfall {result.shortfall_homes:,} homes (regions alone: "
              f"{int(summary['unfilled_regional_homes'].sum()):,}); lower bound of MODEL.md 6 {result.bound_homes:,.0f} "
              f"(gap {gap:,.0f} homes, {gap / max(result.bound_homes, 1):.2%}); money timing "
-             f"{case.scenario['money']['timing']}"
+             f"{case.scenario.money.timing}"
              + (f", bound with money free in time {result.bound_free_timing_homes:,.0f}"
                 if result.bound_free_timing_homes is not None else "")
              + f"; pool EUR {result.flows['steun_out_eur'].sum() / 1e6:,.1f} mln.")
     text = "\n".join([f"# Benchmark: national case ({args.engine} engine)", "", *table, "", facts, "",
                       f"Machine: {platform.machine()}, Python {platform.python_version()}, "
                       f"{args.workers or 'all'} worker processes; scenario limits: "
-                      f"{case.scenario['solver']['time_limit_s']} s per stage, homes_gap "
-                      f"{case.scenario['solver']['homes_gap']}. Measured {time.strftime('%Y-%m-%d')}.", ""])
+                      f"{case.scenario.solver.time_limit_s} s per stage, homes_gap "
+                      f"{case.scenario.solver.homes_gap}. Measured {time.strftime('%Y-%m-%d')}.", ""])
     print(text)
     (HERE / f"national{'-dask' if args.engine == 'dask' else ''}.md").write_text(text, encoding="utf-8")
 

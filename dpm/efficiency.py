@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model
-from dpm.model.linear import RowGroup
+from dpm.model.formulation import unfilled_limit
 from dpm.model.solidarity import Roles, role_rows, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
@@ -43,8 +43,8 @@ TRADEOFF_SHARES = (0.0, 0.0025, 0.005, 0.01, 0.02)  # the trade-off curve's unfi
 
 def unfilled_slack(scenario, optimum: float) -> float:
     """Weighted homes above the unfilled optimum that the efficiency stage may use."""
-    alloc = scenario["allocation"]
-    return max(0.5, alloc["unfilled_tolerance"] * optimum, float(alloc["unfilled_tolerance_homes"]))
+    alloc = scenario.allocation
+    return max(0.5, alloc.unfilled_tolerance * optimum, float(alloc.unfilled_tolerance_homes))
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _continuity_fix(stage: Stage, x: np.ndarray, tol: float):
 def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
     """``unfilled_limit``: the (weighted) unfilled opgave at most ``limit`` (MODEL.md 5, stage 2
     held with the scenario's tolerance)."""
-    RowGroup.cap("unfilled_limit", cost, limit).add_to(solver)
+    unfilled_limit(cost, limit).add_to(solver)
 
 
 def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
@@ -247,9 +247,9 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     for this one (the trade-off curve). ``time_limit_s``: per stage (default
     ``solver.efficiency_time_limit_s``)."""
     sc = case.scenario
-    limit_s = sc["solver"]["efficiency_time_limit_s"] if time_limit_s is None else time_limit_s
+    limit_s = sc.solver.efficiency_time_limit_s if time_limit_s is None else time_limit_s
     # the efficiency stages' limit; one thread, so that the plan is the same whatever [solver] threads says
-    opts = {**sc["solver"], "time_limit_s": limit_s, "threads": 1}
+    opts = {**sc.solver.options(), "time_limit_s": limit_s, "threads": 1}
     tol = opts["stage_tolerance"]
     limit = optimum + slack
     agg_stages = agg.stages()
@@ -259,7 +259,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     rm = build_region_model(case, regions, roles=roles, restrict=restricted)
     start = lambda: _start(rm, agg, totals if restricted else x_agg, opts)  # noqa: E731 (only when needed)
     full = rm.stages()
-    efficiency = sc["allocation"]["efficiency"]
+    efficiency = sc.allocation.efficiency
 
     def solver_for(model: RegionModel, relaxed: bool = False) -> HighsSolver:
         s = make_solver(model.model, opts, verbose=verbose, relaxed=relaxed)
@@ -328,7 +328,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     split = transport_split(rm, x, opts, pairs=_used_pairs(rm, x) if efficiency == "transfers" else None)
     if split.unplaced_homes:
         warnings.append(f"{' + '.join(regions)}: {split.unplaced_homes} homes could not be moved in relations of at "
-                        f"least min_transfer = {sc['allocation']['min_transfer']} homes; they stay unfilled")
+                        f"least min_transfer = {sc.allocation.min_transfer} homes; they stay unfilled")
     netted = split.point(rm)
     if efficiency == "transfers" and _relations(rm, netted) > _relations(rm, x):  # pragma: no cover - defensive
         netted = x
@@ -376,7 +376,7 @@ def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.n
         points[round(main.limit - optimum, 9)] = None  # the run's own plan (replaces an equal share)
     points = sorted(points.items())
     rows, hint = [], None
-    limit_s = CURVE_TIME_SHARE * case.scenario["solver"]["efficiency_time_limit_s"]
+    limit_s = CURVE_TIME_SHARE * case.scenario.solver.efficiency_time_limit_s
     for slack, share in points:
         start = time.perf_counter()
         if share is None:  # the run's own plan

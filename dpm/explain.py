@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dpm.model.allocation import LIMIT_ROWS, RegionModel
+from dpm.model.allocation import RegionModel
+from dpm.model.formulation import LIMIT_ROWS
 from dpm.model.projection import LIMITS
 from dpm.model.scenario import TRADEABLE
 from dpm.solvers.backends import make_solver

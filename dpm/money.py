@@ -19,7 +19,7 @@ import pandas as pd
 
 from dpm.model.allocation import MONEY_SCALE, RegionModel, build_region_model
 from dpm.model.case import Case
-from dpm.model.linear import RowGroup
+from dpm.model.formulation import steun_budget
 from dpm.model.scenario import TYPES, Scenario
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver
@@ -55,7 +55,7 @@ def _model(case: Case, regions: tuple[str, ...]) -> RegionModel:
 
 def _solver(rm: RegionModel) -> HighsSolver:
     """A fresh HiGHS instance of ``rm`` where money only comes in (a region's own requirement)."""
-    solver = make_solver(rm.model, rm.case.scenario["solver"])
+    solver = make_solver(rm.model, rm.case.scenario.solver.options())
     out = rm.model.variables["steun_out"].ids
     solver.fix_columns(out, np.zeros(len(out)))
     return solver
@@ -82,7 +82,7 @@ def steun_requirement(case: Case, regions: tuple[str, ...]) -> tuple[pd.DataFram
     is left and reported (:func:`residual`)."""
     rm = _model(case, regions)
     solver = _solver(rm)
-    opts = case.scenario["solver"]
+    opts = case.scenario.solver.options()
     stages = [*rm.stages()[:2], Stage("steun", discounted_cost(rm), scale=MONEY_SCALE)]
     result = solve_lexicographic(solver, stages, rm.start(), opts["stage_tolerance"], opts["homes_gap"])
     lm = rm.model
@@ -111,14 +111,14 @@ def steun_curve(case: Case, regions: tuple[str, ...], requirement_discounted_eur
                 shares=CURVE_SHARES) -> tuple[pd.DataFrame, list[StageReport]]:
     """Fewest unfilled homes for each budget share x the requirement (discounted EUR)."""
     rows, reports = [], []
-    opts = case.scenario["solver"]
+    opts = case.scenario.solver.options()
     rm = _model(case, regions)
     cost = discounted_cost(rm)
     start = rm.start()
     for share in shares:
         solver = _solver(rm)  # fresh per budget: each solve adds its stages' rows
         budget = share * requirement_discounted_eur / MONEY_SCALE
-        RowGroup.cap("steun_budget", cost, budget * (1 + 1e-9) + 1e-9).add_to(solver)  # discounted EUR mln
+        steun_budget(cost, budget).add_to(solver)  # discounted EUR mln
         result = solve_lexicographic(solver, rm.stages()[:2], start, opts["stage_tolerance"], opts["homes_gap"])
         reports += [StageReport(f"{s.name} (budget {share:.0%})", s.status, s.objective, s.bound, s.mip_gap,
                                 s.seconds) for s in result.stages]
@@ -155,7 +155,7 @@ class Projectsteun(list):
                              "steun_discounted_eur_if_timing_free": r.free_timing_discounted_eur,
                              "not_closed_by_money": r.residual,
                              "stages": [s.as_dict() for s in r.stages]} for r in self],
-                "money": sc["money"],
+                "money": sc.raw["money"],
                 "units": {"steun_eur": "EUR nominal, paid in that year", "discounted_eur": f"EUR of {sc.base_year}"},
                 "versions": versions(), "scenario": sc.raw}
 
@@ -178,7 +178,7 @@ def projectsteun(case: Case, with_curve: bool = True) -> Projectsteun:
 
     clock = time.perf_counter()
     out = []
-    free = case.with_setting("money", "timing", "free") if case.scenario["money"]["timing"] != "free" else None
+    free = case.with_setting("money", "timing", "free") if case.scenario.money.timing != "free" else None
     for regions in components(case):
         start = time.perf_counter()
         table, stages, _, _ = steun_requirement(case, regions)

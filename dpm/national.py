@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import MONEY_SCALE, build_region_model, components
+from dpm.model.formulation import pool_balance
 from dpm.model.case import Case
-from dpm.model.linear import LinearModel
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.money import discounted_cost
 from dpm.regional import shortfall_table
@@ -97,7 +97,7 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
     - ``"donor"``: the whole opgave filled and no continuity gap, paying out up to ``most``;
       one stage, the most discounted money paid (shown negative)."""
     start = time.perf_counter()
-    opts = case.scenario["solver"]
+    opts = case.scenario.solver.options()
     rm = build_region_model(case, regions, aggregate=len(regions) == 1, steun=money is not None)
     lm = rm.model
     solver = make_solver(lm, opts)
@@ -111,8 +111,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
         most = (table.set_index(["corporation_id", "year"])["eur"].reindex(s_in.index).fillna(0.0).to_numpy()
                 / MONEY_SCALE)
         if role == "recipient":  # the shortfall reported: its own tolerance (national.*)
-            opts = {**opts, "homes_gap": float(case.scenario["national"]["homes_gap"])}
-            solver.set_mip_rel_gap(float(case.scenario["national"]["mip_rel_gap"]))
+            opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap)}
+            solver.set_mip_rel_gap(float(case.scenario.national.mip_rel_gap))
             solver.set_bounds(s_in.ids, 0.0, most)
             solver.fix_columns(s_out.ids, np.zeros(len(s_out)))
             stages.append(Stage("money used", discounted_cost(rm, ("steun_in",)), scale=MONEY_SCALE,
@@ -349,7 +349,7 @@ class NationalResult:
                                        "whole-homes plan leaves fewer homes unfilled",
                 "gap_to_bound_homes": None if self.bound_homes is None else round(self.shortfall_homes - self.bound_homes, 2),
                 "lower_bound_free_timing_homes": self.bound_free_timing_homes,
-                "money": case.scenario["money"],
+                "money": case.scenario.raw["money"],
                 "pool_in_eur": round(float(self.flows["steun_out_eur"].sum()), 2),
                 "pool_out_eur": round(float(self.flows["steun_in_eur"].sum()), 2),
                 "national_stages": [s.as_dict() for s in self.stages],
@@ -388,15 +388,6 @@ class NationalResult:
         return table.rename(columns={"origin": "corporation_id"})
 
 
-def _add_pool_balance(lm: LinearModel, years: np.ndarray) -> None:
-    """``pool_balance`` (MODEL.md 6): in every year, money paid into the national pool equals
-    the money paid out of it (EUR mln)."""
-    s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
-    year_pos = pd.Index(years).get_indexer(s_in.index.get_level_values("year"))
-    lm.add_constraints("pool_balance", pd.Index(years, name="year"),
-                       [(year_pos, s_out.ids, 1.0), (year_pos, s_in.ids, -1.0)], lower=0.0, upper=0.0)
-
-
 def _table(block_series: pd.Series, column: str) -> pd.DataFrame:
     """A money block (EUR mln per corporation and year) as a table corporation_id, year, ``column`` in EUR."""
     return (block_series * MONEY_SCALE).rename(column).reset_index()
@@ -429,15 +420,15 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
     national model, its solution, stages); its unfilled optimum bounds every whole-homes plan.
     ``whole_homes``: the same as one MIP (``national.method = "single_mip"``), started from the
     regions' own plans, its unfilled opgave as late as possible."""
-    opts = case.scenario["solver"]
+    opts = case.scenario.solver.options()
     if whole_homes:  # the answer reported: the tolerance of [national]
-        opts = {**opts, "homes_gap": float(case.scenario["national"]["homes_gap"]),
-                "mip_rel_gap": float(case.scenario["national"]["mip_rel_gap"])}
+        opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap),
+                "mip_rel_gap": float(case.scenario.national.mip_rel_gap)}
     single = [o for o in regional if len(o.regions) == 1]
     regions = tuple(sorted(o.regions[0] for o in single))
     rm = build_region_model(case, regions, aggregate=True, steun=True)
     lm = rm.model
-    _add_pool_balance(lm, case.scenario.years)
+    pool_balance(lm, case.scenario.years)
     solver = make_solver(lm, opts, relaxed=not whole_homes)
     donor_regions = {o.regions[0] for o in single if o.donor}
     corp_region = rm.projection.corporations["region"]
@@ -493,7 +484,7 @@ SINGLE_MIP_CORPORATIONS = 100  # national.method = "auto": one exact MIP up to t
 
 
 def _method(case: Case) -> str:
-    method = case.scenario["national"]["method"]
+    method = case.scenario.national.method
     if method == "auto":
         return "single_mip" if len(case.corporations) <= SINGLE_MIP_CORPORATIONS else "decomposition"
     return method
@@ -544,7 +535,7 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
         return _single_mip(case, regional, t0, t1)
     lp_flows, rm, x, stages = solidarity_lp(case, regional, solidarity)
     bound_free = None
-    if solidarity and case.scenario["money"]["timing"] != "free":  # what tying money to projects costs
+    if solidarity and case.scenario.money.timing != "free":  # what tying money to projects costs
         bound_free = _proven(solidarity_lp(case.with_setting("money", "timing", "free"), regional, True, False)[3][1])
     t2 = time.perf_counter()
 

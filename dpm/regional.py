@@ -150,8 +150,8 @@ def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
     shortfall = rm.tasks[["origin", "type", "year"]].assign(homes=u)
     shortfall = shortfall[shortfall["homes"] > 0].copy()
     shortfall.insert(0, "region", shortfall["origin"].map(rm.case.corporations["region"]))
-    unit = {k: sc["types"][k]["investment_per_home_eur"] for k in TRADEABLE}
-    unit["verduurzaming"] = sc["costs"]["verduurzaming_per_home_eur"]
+    unit = {k: sc.types[k].investment_per_home_eur for k in TRADEABLE}
+    unit["verduurzaming"] = sc.costs.verduurzaming_per_home_eur
     g_B = pd.Series(sc.index("construction_inflation"), index=sc.years)
     value = shortfall["homes"] * shortfall["type"].map(unit) * shortfall["year"].map(g_B)
     shortfall["value_eur"] = value.astype(float).round(2)
@@ -173,7 +173,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     from dpm.efficiency import plan, tradeoff_curve, unfilled_slack
     from dpm.model.solidarity import transport_split
 
-    opts = case.scenario["solver"]
+    opts = case.scenario.solver.options()
     tol, homes_gap = opts["stage_tolerance"], opts["homes_gap"]
     start = time.perf_counter()
     extra_warnings: list[str] = []

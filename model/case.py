@@ -91,7 +91,8 @@ STEUN_COLUMNS = {
 def _default_value(spec: Column, scenario: Scenario | dict | None):
     """The value an empty optional field takes (``scenario``: a Scenario or the defaults' dict)."""
     if isinstance(spec.default, str) and spec.default.startswith("scenario:"):
-        return scenario["corporation_defaults"][spec.default[len("scenario:"):]]
+        key = spec.default[len("scenario:"):]
+        return scenario["corporation_defaults"][key] if isinstance(scenario, dict) else getattr(scenario.corporation_defaults, key)
     return spec.default
 
 
@@ -235,8 +236,7 @@ class Case:
     def with_setting(self, section: str, key: str, value) -> "Case":
         """The same case with one scenario setting changed (e.g. money timing for a comparison).
         Not validated again: for values the scenario's own checks allow."""
-        raw = {**self.scenario.raw, section: {**self.scenario.raw[section], key: value}}
-        return dataclasses.replace(self, scenario=dataclasses.replace(self.scenario, raw=raw))
+        return dataclasses.replace(self, scenario=self.scenario.with_setting(section, key, value))
 
     @property
     def regions(self) -> list[str]:

@@ -34,6 +34,25 @@ class Block:
     def series(self, values: np.ndarray) -> pd.Series:
         return pd.Series(values[self.start:self.start + len(self.index)], index=self.index, name=self.name)
 
+    def at(self, labels) -> np.ndarray:
+        """Ids of the entries with these ``labels`` (see :func:`rows_of`)."""
+        return self.start + rows_of(self.index, labels)
+
+
+def rows_of(index: pd.Index, labels) -> np.ndarray:
+    """Positions of ``labels`` in ``index``: a term's rows (or a block's entries) named by
+    label, not computed by hand. ``labels`` is an Index, a DataFrame whose columns are the
+    index levels in order, or an array; a label not in ``index`` is an error in the model."""
+    if isinstance(labels, pd.DataFrame):
+        labels = pd.MultiIndex.from_frame(labels)
+    elif isinstance(labels, pd.Series):
+        labels = labels.to_numpy()
+    pos = index.get_indexer(labels)
+    if (pos < 0).any():
+        missing = labels[int(np.flatnonzero(pos < 0)[0])]
+        raise KeyError(f"{missing!r} is not in the index {list(index.names)}")
+    return pos
+
 
 def coo_terms(terms, row_offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(row, col, coef)`` terms (coefficients broadcast where scalar, zeros dropped) as one
@@ -193,3 +212,40 @@ class LinearModel:
         return {"matrix": span(self._cat(self._coo["v"])),
                 "row_bounds": span(np.concatenate([self.row_lower, self.row_upper])),
                 "column_bounds": span(np.concatenate([self.col_lower, self.col_upper]))}
+
+
+# --- LP-format text, one row group at a time -----------------------------------------------
+def _label(name: str, label) -> str:
+    parts = label if isinstance(label, tuple) else (label,)
+    return f"{name}[{','.join(str(p) for p in parts)}]"
+
+
+def lp_text(model: LinearModel, group: "str | RowGroup") -> str:
+    """The rows of one group in LP format, variables and rows named by their labels
+    (``ltv_cap[V01,2027]: +0.0123 decision[V01,3] + ... >= -4.5``), one line per row, for
+    reading a group and for the baselines of ``tests/lp_files``."""
+    names = np.empty(model.n_cols, dtype=object)
+    for block in model.variables.values():
+        names[block.ids] = [_label(block.name, label) for label in block.index]
+    if isinstance(group, RowGroup):
+        rows, cols, vals = group.coo()
+        index, lower, upper = group.index, group.lower, group.upper
+        name = group.name
+    else:
+        block = model.constraints[group]
+        A = model.matrix().tocsr()[block.ids].tocoo()
+        rows, cols, vals = A.row, A.col, A.data
+        index, lower, upper = block.index, model.row_lower[block.ids], model.row_upper[block.ids]
+        name = group
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.searchsorted(rows, np.arange(len(index) + 1))
+    lines = []
+    for r, label in enumerate(index):
+        terms = " ".join(f"{v:+.10g} {names[c] if c < len(names) else f'x{c}'}"
+                         for c, v in zip(cols[starts[r]:starts[r + 1]], vals[starts[r]:starts[r + 1]]))
+        lo, up = lower[r], upper[r]
+        sense = (f"= {lo:.10g}" if lo == up else f">= {lo:.10g}" if np.isinf(up)
+                 else f"<= {up:.10g}" if np.isinf(lo) else f">= {lo:.10g} <= {up:.10g}")
+        lines.append(f"{_label(name, label)}: {terms or '0'} {sense}")
+    return "\n".join(lines) + "\n"

@@ -80,12 +80,12 @@ class Projection:
 
     def norms(self) -> dict[str, np.ndarray]:
         """Per corporation: the sector norm, or its own stricter norm (MODEL.md 3)."""
-        sc, c = self.scenario["norms"], self.corporations
+        norms, c = self.scenario.norms, self.corporations
         return {
-            "icr_min": np.fmax(sc["icr_min"], c["icr_min"].to_numpy(float)),
-            "ltv_max": np.fmin(sc["ltv_max"], c["ltv_max"].to_numpy(float)),
-            "solvency_min": np.fmax(sc["solvency_min"], c["solvency_min"].to_numpy(float)),
-            "guarantee_cap_eur": np.full(len(c), float(sc["guarantee_cap_eur"])),
+            "icr_min": np.fmax(norms.icr_min, c["icr_min"].to_numpy(float)),
+            "ltv_max": np.fmin(norms.ltv_max, c["ltv_max"].to_numpy(float)),
+            "solvency_min": np.fmax(norms.solvency_min, c["solvency_min"].to_numpy(float)),
+            "guarantee_cap_eur": np.full(len(c), float(norms.guarantee_cap_eur)),
         }
 
     @staticmethod
@@ -104,12 +104,12 @@ class Projection:
     def _build(self) -> None:
         sc, c = self.scenario, self.corporations
         P, H = self.layout.policy_years, self.layout.horizon_years
-        types, costs, eco = sc["types"], sc["costs"], sc["economy"]
+        types, costs, eco = sc.types, sc.costs, sc.economy
         col = lambda name: c[name].to_numpy(float)[:, None]  # noqa: E731  (C, 1) broadcast over slots
         g_R, g_O, g_B = sc.index("rent_growth"), sc.index("cost_inflation"), sc.index("construction_inflation")
         r_mkt, v = sc.path("market_rate"), sc.value_index()
-        vacancy, rebuild_rate = eco["vacancy_loss"], costs["instandhouding_rebuild_rate"]
-        top_only = sc["money"]["project_cap"] == "onrendabele_top"
+        vacancy, rebuild_rate = eco.vacancy_loss, costs.instandhouding_rebuild_rate
+        top_only = sc.money.project_cap == "onrendabele_top"
 
         E0, D0, r0 = col("homes"), col("debt_eur"), col("interest_rate")
         rent_E, opex_E, taxes = col("rent_per_home_eur"), col("opex_per_home_eur"), col("taxes_per_home_eur")
@@ -128,7 +128,7 @@ class Projection:
         E = self._zeros(); E[:, :1] = E0
         N = {k: self._zeros() for k in TRADEABLE}
         S = self._zeros()  # homes of the stock made sustainable so far (verduurzaming): more rent and value, less upkeep
-        whole = bool(costs["instandhouding_whole_homes"])
+        whole = bool(costs.instandhouding_whole_homes)
         D = self._zeros(); D[:, :1] = D0
         L_prev = D0[:, 0] * 1.0  # opening debt still at its old rate, L(t-1)
         runoff = c["runoff"].to_numpy(float)
@@ -141,10 +141,10 @@ class Projection:
             E_new = E.copy(); E_new[:, :1] -= sold
             E_new -= demolish_own + rebuild
             # Operating cash flow before interest
-            rent = (1 - vacancy) * g_R[i] * (rent_E * E + sum(types[k]["rent_per_home_eur"] * N[k] for k in TRADEABLE)
-                                             + costs["verduurzaming_rent_increase_per_home_eur"] * S)
-            opex = g_O[i] * (opex_E * E + sum(types[k]["opex_per_home_eur"] * N[k] for k in TRADEABLE)
-                             - costs["verduurzaming_opex_saving_per_home_eur"] * S + taxes * homes_prev)
+            rent = (1 - vacancy) * g_R[i] * (rent_E * E + sum(types[k].rent_per_home_eur * N[k] for k in TRADEABLE)
+                                             + costs.verduurzaming_rent_increase_per_home_eur * S)
+            opex = g_O[i] * (opex_E * E + sum(types[k].opex_per_home_eur * N[k] for k in TRADEABLE)
+                             - costs.verduurzaming_opex_saving_per_home_eur * S + taxes * homes_prev)
             opex[:, :1] += col("vpb_eur")
             ocf = rent - opex
             # Interest: old fixed-rate loans run off and are refinanced at the market rate
@@ -154,21 +154,21 @@ class Projection:
             # Investment
             verduurzaming = self._decision("verduurzaming", t)
             investment = g_B[i] * (
-                sum(types[k]["investment_per_home_eur"] * x[k] for k in TRADEABLE)
-                + costs["demolition_per_home_eur"] * (demolish_own + rebuild)
-                + costs["verduurzaming_per_home_eur"] * verduurzaming
-                + types["nieuwbouw"]["investment_per_home_eur"] * rebuild)
-            investment[:, :1] += g_B[i] * costs["efg_per_home_eur"] * efg_per_year * (t <= efg_years)
-            investment += g_O[i] * costs["improvement_per_home_eur"] * homes_prev
+                sum(types[k].investment_per_home_eur * x[k] for k in TRADEABLE)
+                + costs.demolition_per_home_eur * (demolish_own + rebuild)
+                + costs.verduurzaming_per_home_eur * verduurzaming
+                + types["nieuwbouw"].investment_per_home_eur * rebuild)
+            investment[:, :1] += g_B[i] * costs.efg_per_home_eur * efg_per_year * (t <= efg_years)
+            investment += g_O[i] * costs.improvement_per_home_eur * homes_prev
             # What money may fund in year t when it follows the projects (MODEL.md 6, money.timing):
             # the investment in each home completed (money.project_cap = "investment") or only its
             # onrendabele top (cost minus beleidswaarde at completion, at least 0), and the
             # verduurzaming and demolitions of the year
-            fundable = sum(max(0.0, g_B[i] * types[k]["investment_per_home_eur"]
-                               - (v[i] * types[k]["beleidswaarde_per_home_eur"] if top_only else 0.0)) * x[k]
+            fundable = sum(max(0.0, g_B[i] * types[k].investment_per_home_eur
+                               - (v[i] * types[k].beleidswaarde_per_home_eur if top_only else 0.0)) * x[k]
                            for k in TRADEABLE)
-            fundable = fundable + g_B[i] * (costs["demolition_per_home_eur"] * demolish_own
-                                           + costs["verduurzaming_per_home_eur"] * verduurzaming)
+            fundable = fundable + g_B[i] * (costs.demolition_per_home_eur * demolish_own
+                                           + costs.verduurzaming_per_home_eur * verduurzaming)
             # Debt: no cash buffer, a deficit is borrowed, a surplus repays
             sales = self._zeros(); sales[:, :1] = sold * sale_price * g_R[i]
             steun = self._decision("steun_in", t)
@@ -179,8 +179,8 @@ class Projection:
                 N[k] = N[k] + x[k]
             N["nieuwbouw"] = N["nieuwbouw"] + rebuild
             S = S + verduurzaming
-            bw = v[i] * (bw_E * E + sum(types[k]["beleidswaarde_per_home_eur"] * N[k] for k in TRADEABLE)
-                         + costs["verduurzaming_value_per_home_eur"] * S)
+            bw = v[i] * (bw_E * E + sum(types[k].beleidswaarde_per_home_eur * N[k] for k in TRADEABLE)
+                         + costs.verduurzaming_value_per_home_eur * S)
             equity = bw - D
             equity[:, :1] += other_assets - other_liab
             for name, value in (("homes", E + sum(N.values())), ("homes_existing", E), ("homes_new", sum(N.values())),

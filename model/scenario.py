@@ -9,7 +9,7 @@ import copy
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -23,50 +23,147 @@ TRADEABLE = ("nieuwbouw", "flex", "sloop_nieuwbouw")  # types whose homes may mo
 # Scenario keys that are yearly paths: one number, or a list with one number per year 1..H.
 PATH_KEYS = ("rent_growth", "cost_inflation", "construction_inflation", "market_rate")
 
-# (section, key) -> (lower, upper, is_rate): checked after merging; a rate above 1 is
-# almost always a percentage typed as such, and the message says so.
-RANGES = {
-    ("norms", "icr_min"): (0.0, 10.0, False),
-    ("norms", "ltv_max"): (0.0, 1.0, True),
-    ("norms", "solvency_min"): (0.0, 1.0, True),
-    ("norms", "guarantee_cap_eur"): (0.0, float("inf"), False),
-    ("economy", "rent_growth"): (-0.2, 0.5, True),
-    ("economy", "long_run_rent_growth"): (-0.2, 0.5, True),
-    ("economy", "cost_inflation"): (-0.2, 0.5, True),
-    ("economy", "construction_inflation"): (-0.2, 0.5, True),
-    ("economy", "market_rate"): (-0.05, 0.5, True),
-    ("economy", "discount_rate_start"): (0.0, 0.5, True),
-    ("economy", "discount_rate"): (0.0, 0.5, True),
-    ("economy", "discount_rate_years"): (0, 100, False),
-    ("economy", "vacancy_loss"): (0.0, 1.0, True),
-    ("corporation_defaults", "runoff"): (0.0, 1.0, True),
-    ("corporation_defaults", "guaranteed_share"): (0.0, 1.0, True),
-    ("costs", "instandhouding_rebuild_rate"): (0.0, 1.0, True),
-    ("costs", "verduurzaming_rent_increase_per_home_eur"): (0.0, 1e5, False),
-    ("costs", "verduurzaming_opex_saving_per_home_eur"): (0.0, 1e5, False),
-    ("costs", "verduurzaming_value_per_home_eur"): (0.0, 1e7, False),
-    ("allocation", "min_transfer"): (0, 10**9, False),
-    ("allocation", "max_partners"): (0, 10**6, False),
-    ("allocation", "unfilled_tolerance"): (0.0, 1.0, True),
-    ("allocation", "unfilled_tolerance_homes"): (0.0, 1e9, False),
-    ("solver", "time_limit_s"): (0.0, 1e7, False),
-    ("solver", "efficiency_time_limit_s"): (0.0, 1e7, False),
-    ("solver", "tiebreak_time_limit_s"): (0.0, 1e7, False),
-    ("solver", "mip_rel_gap"): (0.0, 1.0, False),
-    ("solver", "threads"): (1, 1024, False),
-    ("solver", "homes_gap"): (0.0, 1e6, False),
-    ("solver", "prove_exact_s"): (0.0, 1e7, False),
-    ("national", "homes_gap"): (0.0, 1e6, False),
-    ("national", "mip_rel_gap"): (0.0, 1.0, False),
-}
+def setting(lower=None, upper=None, rate: bool = False, choices: tuple | None = None):
+    """A scenario setting's checks: its range (``rate``: a fraction, so a value above 1 is
+    almost always a percentage typed as such, and the message says so) or its choices."""
+    return field(metadata={"range": None if lower is None else (lower, upper, rate), "choices": choices})
+
+
+class Section:
+    """A section of the scenario: typed settings, read from the merged TOML table. The values
+    (and their sources) are in ``scenarios/defaults.toml`` only; a section declares each
+    setting's type and checks."""
+
+    @classmethod
+    def of(cls, table: dict):
+        hints = {f.name: f for f in fields(cls)}
+        return cls(**{k: _typed(v) for k, v in table.items() if k in hints})
+
+    @classmethod
+    def checks(cls):
+        """(key, range, choices) of every setting that has one."""
+        return [(f.name, f.metadata.get("range"), f.metadata.get("choices")) for f in fields(cls)
+                if f.metadata.get("range") or f.metadata.get("choices")]
+
+
+def _typed(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+Path_ = float | tuple[float, ...]  # a yearly path: one number, or one per year 1..H
+
+
+@dataclass(frozen=True)
+class Horizon(Section):
+    policy_years: int  # P
+    horizon_years: int  # H
+
+
+@dataclass(frozen=True)
+class Norms(Section):
+    """Aw/WSW norms (MODEL.md 3)."""
+    icr_min: float = setting(0.0, 10.0)
+    ltv_max: float = setting(0.0, 1.0, rate=True)
+    solvency_min: float = setting(0.0, 1.0, rate=True)
+    guarantee_cap_eur: float = setting(0.0, float("inf"))
+
+
+@dataclass(frozen=True)
+class Economy(Section):
+    """Yearly paths and rates (MODEL.md 3, 4)."""
+    rent_growth: Path_ = setting(-0.2, 0.5, rate=True)
+    long_run_rent_growth: float = setting(-0.2, 0.5, rate=True)
+    cost_inflation: Path_ = setting(-0.2, 0.5, rate=True)
+    construction_inflation: Path_ = setting(-0.2, 0.5, rate=True)
+    market_rate: Path_ = setting(-0.05, 0.5, rate=True)
+    discount_rate_start: float = setting(0.0, 0.5, rate=True)
+    discount_rate: float = setting(0.0, 0.5, rate=True)
+    discount_rate_years: float = setting(0, 100)
+    vacancy_loss: float = setting(0.0, 1.0, rate=True)
+
+
+@dataclass(frozen=True)
+class CorporationDefaults(Section):
+    """Values of an empty optional corporation field (MODEL.md 9)."""
+    runoff: float = setting(0.0, 1.0, rate=True)
+    guaranteed_share: float = setting(0.0, 1.0, rate=True)
+    taxes_per_home_eur: float
+    efg_deadline_year: int
+
+
+@dataclass(frozen=True)
+class TypeFigures(Section):
+    """Per home of a type of new stock (MODEL.md 3)."""
+    investment_per_home_eur: float
+    rent_per_home_eur: float
+    opex_per_home_eur: float
+    beleidswaarde_per_home_eur: float
+
+
+@dataclass(frozen=True)
+class Costs(Section):
+    demolition_per_home_eur: float
+    verduurzaming_per_home_eur: float
+    efg_per_home_eur: float
+    improvement_per_home_eur: float
+    instandhouding_rebuild_rate: float = setting(0.0, 1.0, rate=True)
+    instandhouding_whole_homes: bool
+    verduurzaming_rent_increase_per_home_eur: float = setting(0.0, 1e5)
+    verduurzaming_opex_saving_per_home_eur: float = setting(0.0, 1e5)
+    verduurzaming_value_per_home_eur: float = setting(0.0, 1e7)
+
+
 EFFICIENCY = ("transfers", "balanced", "cost")
-CHOICES = {  # (section, key) -> allowed values
-    ("allocation", "efficiency"): EFFICIENCY,
-    ("money", "timing"): ("projects", "free"),
-    ("money", "discount"): ("market_rate", "beleidswaarde"),
-    ("money", "project_cap"): ("investment", "onrendabele_top"),
-    ("national", "method"): ("auto", "single_mip", "decomposition"),
-}
+
+
+@dataclass(frozen=True)
+class Allocation(Section):
+    """The MIP's settings (MODEL.md 5)."""
+    min_transfer: int = setting(0, 10**9)
+    max_partners: int = setting(0, 10**6)
+    efficiency: str = setting(choices=EFFICIENCY)
+    unfilled_tolerance: float = setting(0.0, 1.0, rate=True)
+    unfilled_tolerance_homes: float = setting(0.0, 1e9)
+    unfilled_weight: dict  # type -> weight of an unfilled home
+
+
+@dataclass(frozen=True)
+class Money(Section):
+    """Projectsteun and national solidarity (MODEL.md 6)."""
+    timing: str = setting(choices=("projects", "free"))
+    project_cap: str = setting(choices=("investment", "onrendabele_top"))
+    discount: str = setting(choices=("market_rate", "beleidswaarde"))
+
+
+@dataclass(frozen=True)
+class National(Section):
+    method: str = setting(choices=("auto", "single_mip", "decomposition"))
+    homes_gap: float = setting(0.0, 1e6)
+    mip_rel_gap: float = setting(0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Solver(Section):
+    """Solver settings; a solver takes them as a plain mapping (:meth:`options`), since the
+    solvers do not import the model."""
+    time_limit_s: float = setting(0.0, 1e7)
+    tiebreak_time_limit_s: float = setting(0.0, 1e7)
+    efficiency_time_limit_s: float = setting(0.0, 1e7)
+    mip_rel_gap: float = setting(0.0, 1.0)
+    threads: int = setting(1, 1024)
+    backend: str
+    random_seed: int
+    homes_gap: float = setting(0.0, 1e6)
+    prove_exact_s: float = setting(0.0, 1e7)
+    stage_tolerance: float
+
+    def options(self, **changes) -> dict:
+        """These settings as the solvers' options mapping, with ``changes``."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, **changes}
+
+
+SECTIONS = {"norms": Norms, "economy": Economy, "corporation_defaults": CorporationDefaults, "costs": Costs,
+            "allocation": Allocation, "money": Money, "national": National, "solver": Solver}
 
 
 def defaults_file() -> Path:
@@ -119,15 +216,41 @@ def _merge(base: dict, override: dict, file: str, text: str, prefix: str = "") -
 
 @dataclass(frozen=True)
 class Scenario:
-    """The effective scenario of a run, with its yearly paths as arrays over t = 1..H."""
+    """The effective scenario of a run: typed sections (``scenario.allocation.min_transfer``),
+    its yearly paths as arrays over t = 1..H, and ``raw``, the merged TOML as written into
+    each run's summary.json."""
 
     raw: dict
     base_year: int
-    policy_years: int  # P
-    horizon_years: int  # H
+    horizon: Horizon
+    norms: Norms
+    economy: Economy
+    corporation_defaults: CorporationDefaults
+    types: dict  # type -> TypeFigures
+    costs: Costs
+    allocation: Allocation
+    money: Money
+    national: National
+    solver: Solver
 
-    def __getitem__(self, section: str) -> dict:
-        return self.raw[section]
+    @classmethod
+    def of(cls, raw: dict) -> "Scenario":
+        """The typed scenario of a merged, checked TOML table (``raw`` incl. base_year)."""
+        return cls(raw=raw, base_year=raw["base_year"], horizon=Horizon.of(raw["horizon"]),
+                   types={k: TypeFigures.of(v) for k, v in raw["types"].items()},
+                   **{name: section.of(raw[name]) for name, section in SECTIONS.items()})
+
+    def with_setting(self, section: str, key: str, value) -> "Scenario":
+        """The same scenario with one setting changed (not checked again)."""
+        return Scenario.of({**self.raw, section: {**self.raw[section], key: value}})
+
+    @property
+    def policy_years(self) -> int:
+        return self.horizon.policy_years
+
+    @property
+    def horizon_years(self) -> int:
+        return self.horizon.horizon_years
 
     @property
     def years(self) -> np.ndarray:
@@ -140,8 +263,8 @@ class Scenario:
 
     def path(self, key: str) -> np.ndarray:
         """A yearly path of the economy section as an array of length H."""
-        value = self.raw["economy"][key]
-        if isinstance(value, list):
+        value = getattr(self.economy, key)
+        if isinstance(value, tuple):
             return np.asarray(value, dtype=float)
         return np.full(self.horizon_years, float(value))
 
@@ -151,8 +274,8 @@ class Scenario:
 
     def discount_path(self) -> np.ndarray:
         """Discount rate dr(t), t = 1..H: linear from the start level to the long-term level."""
-        eco = self.raw["economy"]
-        start, end, years = eco["discount_rate_start"], eco["discount_rate"], eco["discount_rate_years"]
+        eco = self.economy
+        start, end, years = eco.discount_rate_start, eco.discount_rate, eco.discount_rate_years
         t = np.arange(1, self.horizon_years + 1)
         share = np.minimum(t / years, 1.0) if years > 0 else np.ones_like(t, dtype=float)
         return start + (end - start) * share
@@ -160,26 +283,29 @@ class Scenario:
     def money_discount_path(self) -> np.ndarray:
         """The rate at which money in different years is compared (MODEL.md 6): the funding
         rate (``market_rate``, default) or the beleidswaarde's discount path (``money.discount``)."""
-        if self.raw["money"]["discount"] == "beleidswaarde":
+        if self.money.discount == "beleidswaarde":
             return self.discount_path()
         return self.path("market_rate")
 
     def value_index(self) -> np.ndarray:
         """v(t) = g_R(t) * (dr(0) - g_lt) / (dr(t) - g_lt), the beleidswaarde index (MODEL.md 4)."""
-        eco = self.raw["economy"]
-        g_lt = eco["long_run_rent_growth"]
-        return self.index("rent_growth") * (eco["discount_rate_start"] - g_lt) / (self.discount_path() - g_lt)
+        g_lt = self.economy.long_run_rent_growth
+        return self.index("rent_growth") * (self.economy.discount_rate_start - g_lt) / (self.discount_path() - g_lt)
 
 
 def _check(raw: dict, file: str, text: str, horizon: int) -> None:
-    for (section, key), (lower, upper, is_rate) in RANGES.items():
-        value = raw[section][key]
-        for v in value if isinstance(value, list) else [value]:
-            if lower <= v <= upper:
+    for section, typed in SECTIONS.items():
+        for key, bounds, _ in typed.checks():
+            if bounds is None:
                 continue
-            hint = f"; rates are fractions: did you mean {v / 100:g}?" if is_rate and v > 1 else ""
-            raise CaseError(file, f"expected a value in [{lower:g}, {upper:g}], got {v:g}{hint}",
-                            _line_of(text, key), f"{section}.{key}")
+            lower, upper, is_rate = bounds
+            value = raw[section][key]
+            for v in value if isinstance(value, list) else [value]:
+                if lower <= v <= upper:
+                    continue
+                hint = f"; rates are fractions: did you mean {v / 100:g}?" if is_rate and v > 1 else ""
+                raise CaseError(file, f"expected a value in [{lower:g}, {upper:g}], got {v:g}{hint}",
+                                _line_of(text, key), f"{section}.{key}")
     for key in PATH_KEYS:
         value = raw["economy"][key]
         if isinstance(value, list) and len(value) != horizon:
@@ -194,10 +320,11 @@ def _check(raw: dict, file: str, text: str, horizon: int) -> None:
     wrong = check_backend(str(raw["solver"]["backend"]))
     if wrong:
         raise CaseError(file, wrong, _line_of(text, "backend"), "solver.backend")
-    for (section, key), allowed in CHOICES.items():
-        if raw[section][key] not in allowed:
-            raise CaseError(file, f"expected one of {', '.join(allowed)}, got {raw[section][key]!r}",
-                            _line_of(text, key), f"{section}.{key}")
+    for section, typed in SECTIONS.items():
+        for key, _, allowed in typed.checks():
+            if allowed is not None and raw[section][key] not in allowed:
+                raise CaseError(file, f"expected one of {', '.join(allowed)}, got {raw[section][key]!r}",
+                                _line_of(text, key), f"{section}.{key}")
     hz = raw["horizon"]
     if not (isinstance(hz["policy_years"], int) and isinstance(hz["horizon_years"], int)
             and 1 <= hz["policy_years"] <= hz["horizon_years"] <= 100):
@@ -238,6 +365,4 @@ def load_scenario(file: Path | None, overrides: dict | None = None, overrides_so
         raw = _merge(raw, overrides, overrides_source, "")
     hz = raw["horizon"]
     _check(raw, name if not overrides else f"{name} with {overrides_source}", text, hz["horizon_years"])
-    raw = {"base_year": base_year, **raw}
-    return Scenario(raw=raw, base_year=base_year, policy_years=hz["policy_years"],
-                    horizon_years=hz["horizon_years"])
+    return Scenario.of({"base_year": base_year, **raw})

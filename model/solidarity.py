@@ -18,10 +18,10 @@ and the efficiency stage is built on them:
    homes (checked on the aggregate model), every pair is allowed again.
 3. **Netting.** Flows in opposite directions between two corporations for the same type
    and year can be netted without changing anyone's totals. :func:`transport_split`
-   splits given totals over the origins as a small fixed-charge transportation problem in
-   which each corporation, per type and year, only gives (its filled tasks beyond what it
-   completes) or only takes (what it completes beyond its own filled tasks): mutual flows
-   are impossible by construction. Every reported plan goes through it.
+   splits given totals over the origins as a small fixed-charge transportation problem, and
+   nets whatever mutual flows its best split (at any time limit) still has
+   (:func:`net_mutual`): per type and year each corporation then only gives or only takes,
+   by construction. Every reported plan goes through it.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dpm.model.linear import INF, LinearModel, RowGroup
+from dpm.model.linear import INF, LinearModel, RowGroup, rows_of
 from dpm.model.scenario import TRADEABLE
 
 
@@ -74,7 +74,6 @@ def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray,
     n_dec = len(lm.variables["decision"]) // C
     z_ids = lm.variables["decision"].ids.reshape(C, n_dec)
     index = pd.MultiIndex.from_product([proj.ids, TRADEABLE, np.arange(1, P + 1)], names=["corporation_id", "type", "t"])
-    K = len(TRADEABLE)
     slot = np.array([lay.start(f"build:{k}") for k in TRADEABLE])[None, :, None] + np.arange(P)[None, None, :]
     z_col = z_ids[:, slot.reshape(-1)].reshape(-1)  # (corporation, type, t) order, as ``index``
     tasks = agg.tasks[agg.tasks["type"].isin(TRADEABLE)]
@@ -167,7 +166,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     small fixed-charge transportation problem on ``pairs`` (default: ``rm.pairs``), each relation
     carrying at least ``min_transfer`` homes (if no split can, the homes of the relations
     below it stay unfilled: ``unplaced_homes``). A corporation completes its own tasks first,
-    so per type and year it either gives or takes: mutual flows cannot occur."""
+    and mutual flows between two corporations are netted (:func:`net_mutual`)."""
     from dpm.solvers.errors import NoSolution
     from dpm.solvers.backends import make_solver
     from dpm.solvers.lexicographic import Stage, solve_lexicographic
@@ -253,7 +252,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     except NoSolution:  # no split meets min_transfer in time: the whole transportation split
         x_best, status = x0, "time_limit"
     sol = {name: np.round(lm.variables[name].series(x_best).to_numpy()) for name in ("own", "flow", "unfilled")}
-    flow = sol["flow"]
+    flow, sol["own"] = net_mutual(flows, own, sol["flow"], sol["own"], pair_of, least)
     per_pair = np.bincount(pair_of, weights=flow, minlength=len(pairs))
     small = (per_pair > 0) & (per_pair < least)
     unplaced = int(per_pair[small].sum())  # min_transfer cannot be met: those homes stay unfilled
@@ -267,7 +266,44 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     return Split(w, u_out, int(((per_pair > 0) & ~small).sum()), int(flow.sum()), status, unplaced)
 
 
+def net_mutual(flows: pd.DataFrame, own: pd.DataFrame, flow: np.ndarray, own_homes: np.ndarray,
+               pair_of: np.ndarray, least: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Net flows in opposite directions (MODEL.md 5): where a gives b homes of a type and year
+    and b gives a homes of the same type and year, both give d = the smaller flow less and each
+    completes d more of its own task. Nobody's totals change, so no projection does. Skipped for
+    two corporations only when a relation between them would be left with fewer than its
+    ``least`` homes (``min_transfer``) but more than none: the one case netting could cost homes.
+
+    ``flows`` (origin, executor, type, t, task) and ``own`` (corporation_id, type, t) label
+    ``flow`` and ``own_homes``; ``pair_of`` is each flow's relation, ``least`` per relation."""
+    key = ["type", "t"]
+    forward = pd.MultiIndex.from_frame(flows[["origin", "executor", *key]])
+    back = forward.get_indexer(pd.MultiIndex.from_frame(flows[["executor", "origin", *key]]))
+    i = np.flatnonzero((back > np.arange(len(flows))) & (flow > 0))  # each mutual couple once
+    i = i[flow[back[i]] > 0]
+    if not len(i):
+        return flow, own_homes
+    j = back[i]
+    d = np.minimum(flow[i], flow[j])
+    netted = flow.copy()
+    netted[i] -= d
+    netted[j] -= d
+    per_pair = np.bincount(pair_of, weights=netted, minlength=len(least))
+    bad_pair = (per_pair > 0) & (per_pair < least)
+    keep = ~(bad_pair[pair_of[i]] | bad_pair[pair_of[j]])
+    if not keep.all():  # undo the couples of the corporations whose relation would fall below least
+        i, j, d = i[keep], j[keep], d[keep]
+        netted = flow.copy()
+        netted[i] -= d
+        netted[j] -= d
+    own_row = pd.MultiIndex.from_frame(own[["corporation_id", *key]])
+    own_out = own_homes.copy()
+    for side in (i, j):  # each origin completes d more of its own task
+        np.add.at(own_out, rows_of(own_row, flows.iloc[side][["origin", *key]]), d)
+    return netted, own_out
+
+
 def _least_transfer(rm, pairs: pd.DataFrame) -> np.ndarray:
     """Homes a relation must carry: min_transfer, or all of the origin's tradeable task if less."""
     total = rm.tasks[rm.tasks["type"].isin(TRADEABLE)].groupby("origin")["homes"].sum()
-    return np.minimum(rm.case.scenario["allocation"]["min_transfer"], pairs["origin"].map(total).to_numpy(float))
+    return np.minimum(rm.case.scenario.allocation.min_transfer, pairs["origin"].map(total).to_numpy(float))

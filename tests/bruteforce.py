@@ -28,7 +28,7 @@ def brute_force(case: Case) -> dict:
     proj = Projection(corps, sc)
     lay = proj.layout
     ids = list(corps.index)
-    min_transfer = sc["allocation"]["min_transfer"]
+    min_transfer = sc.allocation.min_transfer
     tasks = case.opgave.to_dict("records")
     options = []  # per task: list of (executed-by-each-corporation tuple, unfilled)
     for task in tasks:

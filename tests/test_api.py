@@ -47,7 +47,7 @@ def test_sweep_gives_per_combination_what_a_run_gives(api_run, tmp_path):
     """``dpm.sweep``: one row per combination and region; at the case's own value the unfilled
     opgave is the run's (stages 1-2); the table is written under the output rules."""
     case, result = api_run
-    rate = case.scenario["economy"]["discount_rate"]
+    rate = case.scenario.economy.discount_rate
     sw = dpm.sweep(case, {"discount_rate": [rate, rate + 0.01]}, workers=1)
     assert len(sw.table) == 2 * len(case.regions)
     own = sw.table[sw.table["discount_rate"] == rate]

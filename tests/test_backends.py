@@ -26,7 +26,7 @@ def _compare(case):
         if name in EXACT and status == "optimal" and other_status == "optimal":
             assert other == pytest.approx(value, abs=1.0 if name == "continuity" else 1e-6), name
         else:  # a tolerance stop: both within solver.homes_gap (2 homes) of the same optimum
-            assert other == pytest.approx(value, abs=2.0 * case.scenario["solver"]["homes_gap"] + 1e-6), name
+            assert other == pytest.approx(value, abs=2.0 * case.scenario.solver.homes_gap + 1e-6), name
 
 
 @pytest.mark.parametrize("name", ["one_transfer", "unfilled_after_transfer", "gap_and_unfilled"])

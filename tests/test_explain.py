@@ -9,7 +9,7 @@ from conftest import DEFAULT_CASE
 
 import dpm.regional
 from dpm.explain import sentences
-from dpm.model.allocation import LIMIT_ROWS
+from dpm.model.formulation import LIMIT_ROWS
 from dpm.model.case import load_case
 
 EXACT = {"solver": {"homes_gap": 0.0}}

@@ -72,7 +72,7 @@ def test_money_follows_the_projects_of_its_year():
     from dpm.money import steun_requirement
 
     case = load_case(DEFAULT_CASE)
-    assert case.scenario["money"]["timing"] == "projects"
+    assert case.scenario.money.timing == "projects"
     table, _, rm, x = steun_requirement(case, tuple(case.regions))
     proj = rm.evaluate(x)
     assert proj["steun_in_eur"].sum() > 0
@@ -104,6 +104,6 @@ def test_a_gap_no_project_money_can_close_is_reported(tmp_path):
 def test_the_money_discount_rate_is_a_setting():
     case = load_case(DEFAULT_CASE)
     funding = discount_factors(case.scenario)
-    assert funding[0] == pytest.approx(1 / (1 + case.scenario["economy"]["market_rate"]))
+    assert funding[0] == pytest.approx(1 / (1 + case.scenario.economy.market_rate))
     value = discount_factors(case.with_setting("money", "discount", "beleidswaarde").scenario)
     assert value[0] == pytest.approx(1 / (1 + case.scenario.discount_path()[0]))

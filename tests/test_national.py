@@ -140,7 +140,7 @@ def test_unfilled_verduurzaming_is_reported_per_corporation(small):
 def test_solidarity_fills_at_least_what_the_regions_alone_fill(small):
     _, case, result = small
     summary = result.region_summary()
-    homes_gap = case.scenario["solver"]["homes_gap"]
+    homes_gap = case.scenario.solver.homes_gap
     assert summary["unfilled_national_homes"].sum() < summary["unfilled_regional_homes"].sum()
     assert (summary["unfilled_national_homes"] <= summary["unfilled_regional_homes"] + homes_gap).all()
     assert result.bound_homes <= summary["unfilled_national_homes"].sum() + 1e-6

@@ -52,9 +52,9 @@ def test_coefficients_stay_in_a_narrow_range(tmp_path_factory, name, aggregate):
 
 def test_without_money_scaling_the_range_check_fails(monkeypatch):
     """The check above is not vacuous: with money in EUR it fails."""
-    import dpm.model.allocation as allocation
+    import dpm.model.formulation as formulation
 
-    monkeypatch.setattr(allocation, "MONEY_SCALE", 1.0)
+    monkeypatch.setattr(formulation, "MONEY_SCALE", 1.0)
     case = load_case(DEFAULT_CASE)
     r = build_region_model(case, tuple(case.regions)).model.ranges()
     assert r["matrix"][1] > MATRIX[1] or r["row_bounds"][1] > BOUND_MAX

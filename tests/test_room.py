@@ -51,7 +51,7 @@ def test_room_table_names_its_units_and_binding_limit():
     first, last = CASE.scenario.years[0], CASE.scenario.years[-1]
     assert ROOM["binding_year"].between(first, last).all()
     # room in EUR is the homes' investment: at least the base-year cost per home
-    unit = ROOM["type"].map({k: CASE.scenario["types"][k]["investment_per_home_eur"] for k in ROOM["type"].unique()})
+    unit = ROOM["type"].map({k: CASE.scenario.types[k].investment_per_home_eur for k in ROOM["type"].unique()})
     assert (ROOM["investment_eur"] >= ROOM["homes"] * unit).all()
 
 

@@ -33,11 +33,11 @@ def test_absent_optional_columns_take_their_declared_defaults(tmp_path):
     corp[required].to_csv(folder / "corporations.csv", index=False)  # the optional columns absent
     case = load_case(folder)
     row = case.corporations.loc["A"]
-    defaults = load_scenario(None, {"base_year": 2025})["corporation_defaults"]
+    defaults = load_scenario(None, {"base_year": 2025}).corporation_defaults
     for name, spec in CORPORATION_COLUMNS.items():
         if spec.required or spec.default is None:
             continue
-        expected = defaults[spec.default.split(":", 1)[1]] if isinstance(spec.default, str) else spec.default
+        expected = getattr(defaults, spec.default.split(":", 1)[1]) if isinstance(spec.default, str) else spec.default
         assert row[name] == pytest.approx(expected), name
 
 
