@@ -26,7 +26,7 @@ def main() -> None:
 
     from dpm.model.allocation import build_region_model
     from dpm.model.case import load_case
-    from dpm.national import run_national
+    from dpm.nationwide import run_national
     from dpm.scenarios import path as package_path
 
     t = time.perf_counter()

@@ -1,7 +1,7 @@
 """Write the README's input column tables from the schema in ``model/case.py``.
 
     python docs/columns.py          # rewrite README.md's tables in place
-    python docs/columns.py --check  # exit 1 if README.md is out of date (tests/test_schema.py)
+    python docs/columns.py --check  # exit 1 if README.md is out of date (tests/test_model/test_schema.py)
 
 The tables sit between ``<!-- columns:NAME -->`` and ``<!-- /columns -->`` markers.
 """

@@ -61,7 +61,7 @@ def room(case):
 
 def national(case, engine: str = "local", workers: int | None = None, solidarity: bool = True):
     """The national run with solidarity (MODEL.md 6): a ``NationalResult``."""
-    from dpm.national import run_national
+    from dpm.nationwide import run_national
 
     return run_national(case, engine=engine, workers=workers, solidarity=solidarity)
 
@@ -69,6 +69,6 @@ def national(case, engine: str = "local", workers: int | None = None, solidarity
 def sweep(case, vary, engine: str = "local", workers: int | None = None):
     """Stages 1-2 of every region of ``case`` for every combination of scenario values ``vary``
     (``{"discount_rate": [0.03, 0.04]}``): a ``SweepResult`` (``.table``, ``.to_folder``)."""
-    from dpm.sweep import sweep as run_sweep
+    from dpm.sweeps import sweep as run_sweep
 
     return run_sweep(case, vary, engine=engine, workers=workers)

@@ -253,7 +253,7 @@ def cmd_steun(args) -> int:
 
 def cmd_national(args) -> int:
     from dpm.model.case import load_case
-    from dpm.national import run_national
+    from dpm.nationwide import run_national
 
     case = load_case(args.case)
     out = _out_folder(args, case.name, "national")
@@ -302,7 +302,7 @@ def cmd_national(args) -> int:
 
 def cmd_sweep(args) -> int:
     from dpm.model.case import load_case
-    from dpm.sweep import sweep
+    from dpm.sweeps import sweep
 
     base = load_case(args.case)
     out = _out_folder(args, base.name, "sweep")

@@ -223,7 +223,7 @@ def _label(name: str, label) -> str:
 def lp_text(model: LinearModel, group: "str | RowGroup") -> str:
     """The rows of one group in LP format, variables and rows named by their labels
     (``ltv_cap[V01,2027]: +0.0123 decision[V01,3] + ... >= -4.5``), one line per row, for
-    reading a group and for the baselines of ``tests/lp_files``."""
+    reading a group and for the baselines of ``tests/test_model/lp_files``."""
     names = np.empty(model.n_cols, dtype=object)
     for block in model.variables.values():
         names[block.ids] = [_label(block.name, label) for label in block.index]

@@ -170,6 +170,9 @@ class PyomoSolver:
         if not is_mip:
             pm.dual = pe.Suffix(direction=pe.Suffix.IMPORT)
         warm = self._start is not None and is_mip and getattr(self.opt, "warm_start_capable", lambda: False)()
+        if warm:  # a start outside the bounds of this solve (e.g. a narrowed search) cannot help: not given
+            start = self._start[:self.n_cols]
+            warm = bool(np.all((start >= self.lower - 1e-9) & (start <= self.upper + 1e-9)))
         if warm:
             pm.x.set_values(dict(enumerate(self._start[:self.n_cols].tolist())))
         self._configure()

@@ -5,10 +5,13 @@ tested) projection is shared.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 
-from dpm.model.case import Case
+from conftest import write_case
+
+from dpm.model.case import Case, load_case
 from dpm.model.projection import LIMITS, Projection
 from dpm.model.scenario import TRADEABLE
 
@@ -77,3 +80,49 @@ def brute_force(case: Case) -> dict:
         keep &= value <= best[name] + tol
     best["allocations"] = len(combos)
     return best
+
+
+# --- the tiny instances (tests/test_model/test_bruteforce.py, tests/test_solvers/test_backends.py) ---
+SCENARIO = """base_year = 2025
+[horizon]
+policy_years = 2
+horizon_years = 3
+[economy]
+discount_rate_start = 0.06
+[allocation]
+min_transfer = {min_transfer}
+[solver]
+homes_gap = 0.0
+"""
+
+OPGAVE = [  # A has 5 nieuwbouw homes and 2 to insulate; B 2 flex homes
+    {"region": "R", "corporation_id": "A", "type": "nieuwbouw", "year": 2026, "homes": 3},
+    {"region": "R", "corporation_id": "A", "type": "nieuwbouw", "year": 2027, "homes": 2},
+    {"region": "R", "corporation_id": "A", "type": "verduurzaming", "year": 2026, "homes": 2},
+    {"region": "R", "corporation_id": "B", "type": "flex", "year": 2027, "homes": 2},
+]
+
+# (debt of A, B, C in EUR; min_transfer): corporations of 100 homes and EUR 10 mln beleidswaarde
+INSTANCES = {
+    "all_fits": ((8.2e6, 8.0e6, 8.1e6), 2),
+    "one_transfer": ((8.6e6, 8.3e6, 8.4e6), 2),
+    "unfilled_after_transfer": ((8.8e6, 7.9e6, 8.1e6), 2),
+    "continuity_gap_of_C": ((8.8e6, 8.1e6, 9.6e6), 2),
+    "gap_and_unfilled": ((8.9e6, 8.0e6, 8.05e6), 2),
+    "min_transfer_one": ((8.9e6, 8.0e6, 8.05e6), 1),
+    "a_breaks_b_and_c_small": ((9.0e6, 8.3e6, 8.35e6), 3),
+}
+
+
+def instance(tmp_path, debts, min_transfer) -> Case:
+    """The tiny case of ``INSTANCES``: corporations A, B, C with these debts."""
+    corps = [{"corporation_id": c, "debt_eur": d} for c, d in zip("ABC", debts)]
+    return load_case(write_case(tmp_path / "tiny", corps, OPGAVE, SCENARIO.format(min_transfer=min_transfer)))
+
+
+def tiny_case(folder: Path) -> Path:
+    """The ``one_transfer`` instance as a case folder: a whole run of it takes a fraction of a
+    second, for tests of what a run writes rather than what it solves."""
+    debts, min_transfer = INSTANCES["one_transfer"]
+    corps = [{"corporation_id": c, "debt_eur": d} for c, d in zip("ABC", debts)]
+    return write_case(folder, corps, OPGAVE, SCENARIO.format(min_transfer=min_transfer))

@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+from bruteforce import tiny_case
 from conftest import copy_default, run_cli
 
 import dpm.results
@@ -16,7 +17,8 @@ def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
     """A limit of 0 s stops the unfilled stage at its first point, deterministically: it says
     time_limit (never optimal), with its gap when HiGHS has a bound, and the warning says so."""
     case = copy_default(tmp_path)
-    (case / "scenario.toml").write_text("base_year = 2025\n[solver]\ntime_limit_s = 0.0\n")
+    (case / "scenario.toml").write_text("base_year = 2025\n[solver]\ntime_limit_s = 0.0\n"
+                                        "efficiency_time_limit_s = 0.0\ntiebreak_time_limit_s = 0.0\n")
     out = tmp_path / "out"
     assert run_cli(case, out) == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -40,7 +42,7 @@ def test_honest_status_labels():
 
 
 def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch):
-    case = copy_default(tmp_path)
+    case = tiny_case(tmp_path / "case")
     calls = []
 
     def failing_csv(df, path):
@@ -56,7 +58,7 @@ def test_a_failure_while_writing_leaves_no_folder(tmp_path, monkeypatch):
 
 
 def test_force_replaces_an_existing_folder(tmp_path):
-    case = copy_default(tmp_path)
+    case = tiny_case(tmp_path / "case")
     out = tmp_path / "out"
     assert run_cli(case, out) == 0
     (out / "summary.json").write_text("{}")  # the marker, not summary.json, says dpm wrote it

@@ -1,9 +1,9 @@
 """Every row group of the formulation (model/formulation.py), on two-corporation cases, equals
-its reviewed LP-format baseline in tests/lp_files/<model>/<group>.lp, as Calliope's
+its reviewed LP-format baseline in tests/test_model/lp_files/<model>/<group>.lp, as Calliope's
 tests/math/lp_files do. A change to a group shows up as a readable diff of that group's rows.
 
 After an intended change, write the new baselines with ``DPM_UPDATE_LP=1 pytest
-tests/test_formulation.py`` and review the diff before committing it."""
+tests/test_model/test_formulation.py`` and review the diff before committing it."""
 from __future__ import annotations
 
 import os

@@ -12,7 +12,7 @@ from conftest import DEFAULT_CASE
 from dpm.model.case import load_case
 from dpm.model.projection import Projection
 from dpm.model.room import investment_room, profiles, spread
-from dpm.regional import run_case
+from dpm.nationwide import solve_regional
 
 CASE = load_case(DEFAULT_CASE)
 ROOM = investment_room(CASE)
@@ -31,10 +31,9 @@ def _alone(tmp_path, cid: str, kind: str, homes: int):
     pd.DataFrame({"region": "Voorbeeldregio", "corporation_id": cid, "type": kind, "year": years,
                   "homes": per_year.astype(int)}).to_csv(folder / "opgave.csv", index=False)
     (folder / "scenario.toml").write_text((DEFAULT_CASE / "scenario.toml").read_text())
-    run = run_case(load_case(folder))
-    o = run.components[0].objectives
-    assert o["continuity_gap_eur"] == 0
-    return o["unfilled_homes"]
+    outcome = solve_regional(load_case(folder), ("Voorbeeldregio",))  # stages 1-2 (MODEL.md 5)
+    assert outcome.stages[0].objective == 0  # no continuity gap
+    return outcome.unfilled
 
 
 @pytest.mark.parametrize("row", ROOM.index, ids=[f"{r.corporation_id}-{r.type}" for r in ROOM.itertuples()])

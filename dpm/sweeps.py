@@ -112,7 +112,7 @@ def sweep(base, vary, engine: str = "local", address: str | None = None, workers
     from dpm.model.allocation import components
     from dpm.model.case import load_case
     from dpm.model.scenario import defaults_file
-    from dpm.national import map_regions
+    from dpm.nationwide import map_regions
 
     defaults = tomllib.loads(defaults_file().read_text(encoding="utf-8"))
     axes = _axes(vary, defaults)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bruteforce import brute_force
-from test_bruteforce import INSTANCES, _case
+from bruteforce import INSTANCES, instance
 
 from dpm.model.case import Case, load_case
 from dpm.model.projection import LIMITS, Projection
@@ -74,7 +74,7 @@ def test_the_default_case_leaves_no_home_unfilled_earlier_than_it_must(default_r
 
 @pytest.mark.parametrize("name", ["unfilled_after_transfer", "gap_and_unfilled", "a_breaks_b_and_c_small"])
 def test_tiny_cases_leave_homes_unfilled_as_late_as_brute_force_can(tmp_path, name):
-    case = _case(tmp_path, *INSTANCES[name])
+    case = instance(tmp_path, *INSTANCES[name])
     best = brute_force(case)
     result = solve_component(case, ("R",))
     assert best["unfilled"] > 0

@@ -13,7 +13,7 @@ from dpm.model.allocation import build_region_model
 from dpm.model.case import load_case
 from dpm.scenarios import path as package_path
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from synthetic import synthetic_region  # noqa: E402
 
 # Limits: coefficients within [1e-7, 1e4] (a ratio of at most 1e11 and in practice ~1e8:

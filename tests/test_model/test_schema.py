@@ -13,7 +13,7 @@ from dpm.model.case import CORPORATION_COLUMNS, load_case
 from dpm.model.errors import CaseError
 from dpm.model.scenario import load_scenario
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OPGAVE = [{"region": "R", "corporation_id": "A", "type": "nieuwbouw", "year": 2026, "homes": 3}]
 
 

@@ -57,3 +57,15 @@ def test_sweep_gives_per_combination_what_a_run_gives(api_run, tmp_path):
     assert pd.read_csv(tmp_path / "sweep" / "sweep.csv").shape[0] == 2 * len(case.regions)
     with pytest.raises(OutputRefused):
         sw.to_folder(DEFAULT_CASE)
+
+
+def test_api_functions_survive_their_modules_being_imported():
+    """Importing the modules behind the API (as the command does) never replaces a function
+    of the API by a module of the same name."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(dpm.__path__):
+        importlib.import_module(f"dpm.{module.name}")
+    for name in dpm.__all__:
+        assert callable(getattr(dpm, name)), name

@@ -11,7 +11,7 @@ import pytest
 
 from dpm.cli import main
 from dpm.model.case import load_case
-from dpm.national import run_national, solve_regional
+from dpm.nationwide import run_national, solve_regional
 from dpm.scenarios import path as package_path
 
 NEDERLAND = package_path("nederland")

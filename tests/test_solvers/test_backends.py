@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import DEFAULT_CASE, run_cli
-from test_bruteforce import INSTANCES, _case
+from bruteforce import INSTANCES, instance
 
 from dpm.model.case import load_case
 from dpm.regional import solve_component
@@ -31,11 +31,13 @@ def _compare(case):
 
 @pytest.mark.parametrize("name", ["one_transfer", "unfilled_after_transfer", "gap_and_unfilled"])
 def test_pyomo_backend_gives_the_direct_stage_optima_on_brute_force_instances(tmp_path, name):
-    _compare(_case(tmp_path, *INSTANCES[name]))
+    _compare(instance(tmp_path, *INSTANCES[name]))
 
 
-def test_pyomo_backend_gives_the_direct_stage_optima_on_the_default_case():
+def test_pyomo_backend_gives_the_direct_stage_optima_on_the_default_case(capfd):
     _compare(load_case(DEFAULT_CASE))
+    captured = capfd.readouterr()
+    assert "W1002" not in captured.out + captured.err  # no start outside a solve's bounds is handed to Pyomo
 
 
 @pytest.mark.parametrize("backend", ["gurobi", "pyomo:", "pyomo:no_such_solver"])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from bruteforce import tiny_case
 from conftest import DEFAULT_CASE, copy_default
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -321,7 +322,7 @@ def test_a_steun_csv_is_announced_and_recorded(tmp_path, capsys):
 
 
 def test_from_summary_repeats_a_run_exactly_and_refuses_changed_inputs(tmp_path, capsys):
-    case = copy_default(tmp_path)
+    case = tiny_case(tmp_path / "case")
     first = tmp_path / "first"
     assert main(["run", str(case), "--out", str(first)]) == 0
     assert main(["run", "--from-summary", str(first / "summary.json"), "--out", str(tmp_path / "again")]) == 0
