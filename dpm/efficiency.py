@@ -31,7 +31,8 @@ import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model
 from dpm.model.formulation import unfilled_limit
-from dpm.model.solidarity import Roles, role_rows, solidarity_roles, transport_split
+from dpm.model.solidarity import Roles, role_rows
+from dpm.solidarity import solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver

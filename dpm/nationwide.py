@@ -42,8 +42,7 @@ from dpm.money import discounted_cost
 from dpm.regional import shortfall_table
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import HighsSolver
-from dpm.solvers.lexicographic import Stage, StageReport, solve_lexicographic
+from dpm.solvers.lexicographic import Extension, Stage, StageReport, solve_lexicographic
 
 
 @dataclass
@@ -116,7 +115,7 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
             solver.set_bounds(s_in.ids, 0.0, most)
             solver.fix_columns(s_out.ids, np.zeros(len(s_out)))
             stages.append(Stage("money used", discounted_cost(rm, ("steun_in",)), scale=MONEY_SCALE,
-                                prepare=_keep_homes(rm)))
+                                extend=_keep_homes(rm)))
         else:
             solver.fix_columns(s_in.ids, np.zeros(len(s_in)))
             solver.set_bounds(s_out.ids, 0.0, most)
@@ -135,17 +134,16 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
 
 
 def _keep_homes(rm):
-    """Stage preparation: keep the homes of the last stage's plan (its integer columns), so
+    """Stage extension: keep the homes of the last stage's plan (its integer columns), so
     that the money stage after it is an LP: the least money that plan needs."""
-    def prepare(solver: HighsSolver, x: np.ndarray):
+    def extend(x: np.ndarray, first: int) -> Extension:
         ids = np.flatnonzero(rm.model.integrality)
-        solver.fix_columns(ids, x[ids])  # as solved (rounding could push a fixed stage past its tolerance)
-        # HiGHS 1.16's presolve can call this LP infeasible (its dual reductions with the
-        # stage-fixing rows' tiny right-hand sides; measured on a synthetic region): an LP of
-        # money only, small enough without it
-        solver.set_option("presolve", "off")
-        return np.zeros(0), np.zeros(0)
-    return prepare
+        # fixed as solved (rounding could push a fixed stage past its tolerance). HiGHS 1.16's
+        # presolve can call this LP infeasible (its dual reductions with the stage-fixing rows'
+        # tiny right-hand sides; measured on a synthetic region): an LP of money only, small
+        # enough without it
+        return Extension(fix=(ids, x[ids]), options={"presolve": "off"})
+    return extend
 
 
 # --- engines: the same function over jobs (case, regions), results in job order --------------

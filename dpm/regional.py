@@ -171,7 +171,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     (``ComponentResult.tradeoff``).
     """
     from dpm.efficiency import plan, tradeoff_curve, unfilled_slack
-    from dpm.model.solidarity import transport_split
+    from dpm.solidarity import transport_split
 
     opts = case.scenario.solver.options()
     tol, homes_gap = opts["stage_tolerance"], opts["homes_gap"]

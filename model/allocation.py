@@ -24,7 +24,7 @@ from dpm.model.linear import INF, LinearModel
 from dpm.model.projection import LIMITS, Projection
 from dpm.model.scenario import TRADEABLE
 from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles
-from dpm.solvers.lexicographic import Stage
+from dpm.solvers.lexicographic import Extension, Stage
 
 
 def components(case: Case) -> list[tuple[str, ...]]:
@@ -96,7 +96,7 @@ class RegionModel:
             cost[z.ids] = debt_end[corp_pos, slot]
             stages.append(Stage("efficiency", cost, scale=MONEY_SCALE))
         else:  # balanced
-            stages.append(Stage("efficiency", np.zeros(lm.n_cols), prepare=self._balanced_rows))
+            stages.append(Stage("efficiency", np.zeros(lm.n_cols), extend=self._balanced))
         return stages
 
     def timing_stage(self) -> Stage:
@@ -118,20 +118,19 @@ class RegionModel:
         pos = self.projection.corporations.index.get_indexer(idx.get_level_values("corporation_id"))
         return pos, idx.get_level_values("slot").to_numpy()
 
-    def _balanced_rows(self, solver, x: np.ndarray):
+    def _balanced(self, x: np.ndarray, m_id: int) -> Extension:
         """Stage 3 'balanced' (MODEL.md 5): maximise m, the smallest headroom of the
-        corporations without a continuity gap (:func:`dpm.model.formulation.balanced_headroom`).
-        Adds the column m and its rows; returns m's cost and start."""
+        corporations without a continuity gap (:func:`dpm.model.formulation.balanced_headroom`):
+        the column m (id ``m_id``) and its rows."""
         proj, lm = self.projection, self.model
         gap = lm.variables["continuity_gap"].series(x).groupby(level="corporation_id").sum()
         healthy = np.flatnonzero(gap.reindex(proj.ids).to_numpy() <= 1e-9)
         z_ids = lm.variables["decision"].ids.reshape(len(proj.ids), -1)
-        m_id = solver.add_columns(np.array([-INF]), np.array([INF]))[0]
         rows, m_start = f.balanced_headroom(proj, z_ids, self.decisions(x), healthy, m_id)
+        m = dict(lower=np.array([-INF]), upper=np.array([INF]))
         if rows is None:  # nobody without a gap: nothing to balance
-            return np.zeros(1), np.zeros(1)
-        rows.add_to(solver)
-        return np.array([-1.0]), np.array([m_start])
+            return Extension(**m, cost=np.zeros(1), start=np.zeros(1))
+        return Extension(**m, cost=np.array([-1.0]), start=np.array([m_start]), rows=[rows])
 
     # --- reading a solution back ----------------------------------------------------------
     def decisions(self, x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ and the efficiency stage is built on them:
    ``unfilled_tolerance``), some corporations *must give* (if none of their tasks may go to
    others, the LP of stages 1-2 already leaves more unfilled) and some *must take* (if they
    may take nothing, likewise). Each is decided by one small LP on the aggregate model
-   (:func:`solidarity_roles`). Every must-give corporation needs at least one relation, and
+   (:func:`dpm.solidarity.solidarity_roles`). Every must-give corporation needs at least one relation, and
    so does every must-take one: ``max(#give, #take)`` is a lower bound on the number of
    relations of *every* plan, and the rows ``giver_cover`` / ``taker_cover`` put it into the
    LP relaxation of the relations stage.
@@ -17,11 +17,11 @@ and the efficiency stage is built on them:
    never hands tasks away, a must-give one never takes any. When that restriction would cost
    homes (checked on the aggregate model), every pair is allowed again.
 3. **Netting.** Flows in opposite directions between two corporations for the same type
-   and year can be netted without changing anyone's totals. :func:`transport_split`
+   and year can be netted without changing anyone's totals. :func:`dpm.solidarity.transport_split`
    splits given totals over the origins as a small fixed-charge transportation problem, and
    nets whatever mutual flows its best split (at any time limit) still has
-   (:func:`net_mutual`): per type and year each corporation then only gives or only takes,
-   by construction. Every reported plan goes through it.
+   (:func:`net_mutual`): no two corporations then give each other homes of one type and
+   year, by construction. Every reported plan goes through it.
 """
 from __future__ import annotations
 
@@ -86,41 +86,18 @@ def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray,
     return index, row, col, np.ones(len(row)), A
 
 
-def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
-    """Which corporations must give and which must take in every plan that leaves at most
-    ``limit`` (weighted) homes unfilled: 2 LPs per corporation on the aggregate model
-    ``agg`` (homes continuous, so a 'must' is proven), with ``fix_rows(solver)`` adding the
-    rows that hold the earlier stages (continuity) at their optimum."""
-    import time
-
-    from dpm.solvers.backends import make_solver
-
-    start = time.perf_counter()
-    lm = agg.model
-    solver = make_solver(lm, opts, relaxed=True)
-    fix_rows(solver)
-    solver.set_objective(agg.stages()[1].cost)
+def role_probe(agg, cid: str, sense: str) -> RowGroup:
+    """The probe of :func:`dpm.solidarity.solidarity_roles`: corporation ``cid`` takes nothing
+    (``sense = "take"``: completed + unfilled <= A, per tradeable type and year) or gives nothing
+    (``"give"``: >= A), as the row group ``<cid>_<sense>s_nothing``."""
     index, row, col, coef, A = own_balance(agg)
-    corp = index.get_level_values("corporation_id")
-    give, take = [], []
-    for cid in agg.projection.ids:
-        mine = np.flatnonzero(corp == cid)
-        pos = np.full(len(index), -1)
-        pos[mine] = np.arange(len(mine))
-        keep = pos[row] >= 0
-        for sense, found in (("take", take), ("give", give)):
-            lower = np.full(len(mine), -INF) if sense == "take" else A[mine]
-            upper = A[mine] if sense == "take" else np.full(len(mine), INF)
-            # the probe: cid takes nothing (completed + unfilled <= A) or gives nothing (>= A)
-            probe = RowGroup.of(f"{cid}_{sense}s_nothing", index[mine], [(pos[row[keep]], col[keep], coef[keep])],
-                                lower, upper)
-            n = probe.add_to(solver)
-            out = solver.solve()
-            solver.delete_rows(n)
-            value = out.objective if out.has_solution and out.status == "optimal" else INF
-            if value > limit + 1e-6 * max(1.0, limit):
-                found.append(cid)
-    return Roles(tuple(give), tuple(take), time.perf_counter() - start)
+    mine = np.flatnonzero(index.get_level_values("corporation_id") == cid)
+    pos = np.full(len(index), -1)
+    pos[mine] = np.arange(len(mine))
+    keep = pos[row] >= 0
+    lower = np.full(len(mine), -INF) if sense == "take" else A[mine]
+    upper = A[mine] if sense == "take" else np.full(len(mine), INF)
+    return RowGroup.of(f"{cid}_{sense}s_nothing", index[mine], [(pos[row[keep]], col[keep], coef[keep])], lower, upper)
 
 
 def role_rows(agg, roles: Roles) -> RowGroup:
@@ -157,114 +134,115 @@ class Split:
 FREE_ATTRIBUTION = ("nieuwbouw", "flex")
 
 
-def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = None,
-                    pairs: pd.DataFrame | None = None) -> Split:
-    """Split the totals of the full-model point ``x`` over the origins (MODEL.md 5, stage 3):
-    the homes each corporation completes per type and year, and the unfilled homes per region,
-    type and year, are kept; decided are who completes whose task and whose nieuwbouw and
-    flex tasks stay unfilled. Lexicographic: fewest relations, then fewest homes moved, as a
-    small fixed-charge transportation problem on ``pairs`` (default: ``rm.pairs``), each relation
-    carrying at least ``min_transfer`` homes (if no split can, the homes of the relations
-    below it stay unfilled: ``unplaced_homes``). A corporation completes its own tasks first,
-    and mutual flows between two corporations are netted (:func:`net_mutual`)."""
-    from dpm.solvers.errors import NoSolution
-    from dpm.solvers.backends import make_solver
-    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+@dataclass
+class SplitProblem:
+    """The task split of given totals (MODEL.md 5, stage 3) as a small fixed-charge
+    transportation problem: per tradeable task of an origin (``supply``), the homes it completes
+    itself (``own``), gives to an executor's cell of the same type and year (``flows``) along
+    the allowed ``pairs``, or leaves unfilled; per corporation, type and year the homes it
+    completes (``done``) are kept, and so are the unfilled homes per region, type and year.
+    Solved by :func:`dpm.solidarity.transport_split`."""
 
-    proj, lay = rm.projection, rm.projection.layout
-    time_limit_s = float(opts["time_limit_s"] if time_limit_s is None else time_limit_s)
-    z = rm.decisions(x)
-    u_given = np.round(rm.model.variables["unfilled"].series(x).to_numpy())
-    tasks = rm.tasks.assign(unfilled=u_given)
-    split_tasks = tasks[tasks["type"].isin(TRADEABLE)]
-    cell = ["corporation_id", "type", "t"]
-    done = pd.DataFrame({  # the homes each corporation completes, per type and year
-        "corporation_id": np.repeat(proj.ids, len(TRADEABLE) * lay.policy_years),
-        "type": np.tile(np.repeat(TRADEABLE, lay.policy_years), len(proj.ids)),
-        "t": np.tile(np.arange(1, lay.policy_years + 1), len(proj.ids) * len(TRADEABLE))})
-    done["homes"] = np.round(z[:, :len(TRADEABLE) * lay.policy_years].reshape(-1))
-    done = done[done["homes"] > 0].reset_index(drop=True)
-    supply = split_tasks.rename(columns={"origin": "corporation_id"}).reset_index(drop=True)
-    supply["free"] = supply["type"].isin(FREE_ATTRIBUTION).to_numpy()
-    # candidate moves: (origin task, executor cell) of the same type and year along allowed pairs
-    own = supply[cell + ["task"]].merge(done[cell].reset_index().rename(columns={"index": "cell"}), on=cell)
-    flows = supply[["corporation_id", "type", "t", "task"]].rename(columns={"corporation_id": "origin"}).merge(
-        done[cell].reset_index().rename(columns={"index": "cell", "corporation_id": "executor"}), on=["type", "t"])
-    flows = flows.merge((rm.pairs if pairs is None else pairs)[["origin", "executor"]], on=["origin", "executor"])
-    pairs = flows[["origin", "executor"]].drop_duplicates().sort_values(["origin", "executor"]).reset_index(drop=True)
-    pair_of = pd.MultiIndex.from_frame(pairs).get_indexer(pd.MultiIndex.from_frame(flows[["origin", "executor"]]))
-    A = supply["homes"].to_numpy(float)
-    least = _least_transfer(rm, pairs)
-    task_pos = pd.Series(np.arange(len(supply)), index=supply["task"].to_numpy())
+    rm: object  # the full RegionModel
+    u_given: np.ndarray  # unfilled homes per task of rm.tasks
+    done: pd.DataFrame  # corporation_id, type, t, homes
+    supply: pd.DataFrame  # the tradeable tasks: corporation_id (origin), type, t, task, homes, unfilled, free
+    own: pd.DataFrame  # corporation_id, type, t, task, cell
+    flows: pd.DataFrame  # origin, type, t, task, cell, executor
+    pairs: pd.DataFrame  # origin, executor
+    pair_of: np.ndarray  # per flow, its pair
+    least: np.ndarray  # per pair, the homes a relation must carry
 
-    def model(with_least: bool) -> LinearModel:
+    CELL = ["corporation_id", "type", "t"]
+
+    @classmethod
+    def of(cls, rm, x: np.ndarray, pairs: pd.DataFrame | None = None) -> "SplitProblem":
+        """The problem of the full-model point ``x``'s totals, on ``pairs`` (default ``rm.pairs``)."""
+        proj, lay = rm.projection, rm.projection.layout
+        cell = cls.CELL
+        z = rm.decisions(x)
+        u_given = np.round(rm.model.variables["unfilled"].series(x).to_numpy())
+        tasks = rm.tasks.assign(unfilled=u_given)
+        done = pd.DataFrame({  # the homes each corporation completes, per type and year
+            "corporation_id": np.repeat(proj.ids, len(TRADEABLE) * lay.policy_years),
+            "type": np.tile(np.repeat(TRADEABLE, lay.policy_years), len(proj.ids)),
+            "t": np.tile(np.arange(1, lay.policy_years + 1), len(proj.ids) * len(TRADEABLE))})
+        done["homes"] = np.round(z[:, :len(TRADEABLE) * lay.policy_years].reshape(-1))
+        done = done[done["homes"] > 0].reset_index(drop=True)
+        supply = tasks[tasks["type"].isin(TRADEABLE)].rename(columns={"origin": "corporation_id"}).reset_index(drop=True)
+        supply["free"] = supply["type"].isin(FREE_ATTRIBUTION).to_numpy()
+        # candidate moves: (origin task, executor cell) of the same type and year along allowed pairs
+        cells = done[cell].reset_index().rename(columns={"index": "cell"})
+        own = supply[cell + ["task"]].merge(cells, on=cell)
+        flows = supply[cell + ["task"]].rename(columns={"corporation_id": "origin"}).merge(
+            cells.rename(columns={"corporation_id": "executor"}), on=["type", "t"])
+        flows = flows.merge((rm.pairs if pairs is None else pairs)[["origin", "executor"]], on=["origin", "executor"])
+        pairs = flows[["origin", "executor"]].drop_duplicates().sort_values(["origin", "executor"]).reset_index(drop=True)
+        pair_of = rows_of(pd.MultiIndex.from_frame(pairs), flows[["origin", "executor"]])
+        return cls(rm, u_given, done, supply, own, flows, pairs, pair_of, _least_transfer(rm, pairs))
+
+    def model(self, with_least: bool) -> LinearModel:
+        """``task_balance`` (own + given + unfilled = the task), ``completed_balance`` (own +
+        taken = the homes completed), ``unfilled_kept`` (per region, type and year),
+        ``relation_link`` (no flow without its relation) and, ``with_least``, ``min_transfer``."""
+        supply, own, flows, done, pairs = self.supply, self.own, self.flows, self.done, self.pairs
+        A = supply["homes"].to_numpy(float)
+        task_pos = pd.Series(np.arange(len(supply)), index=supply["task"].to_numpy())
         lm = LinearModel()
-        o = lm.add_variables("own", pd.MultiIndex.from_frame(own[["corporation_id", "type", "t"]]),
+        o = lm.add_variables("own", pd.MultiIndex.from_frame(own[self.CELL]),
                              upper=np.minimum(A[task_pos[own["task"]].to_numpy()], done["homes"].to_numpy()[own["cell"]]),
                              integer=True)
         cap = np.minimum(A[task_pos[flows["task"]].to_numpy()], done["homes"].to_numpy()[flows["cell"]])
         f = lm.add_variables("flow", pd.MultiIndex.from_frame(flows[["origin", "executor", "type", "t"]]),
                              upper=cap, integer=True)
         u_fix = supply["unfilled"].to_numpy(float)
-        u = lm.add_variables("unfilled", pd.MultiIndex.from_frame(supply[["corporation_id", "type", "t"]]),
+        u = lm.add_variables("unfilled", pd.MultiIndex.from_frame(supply[self.CELL]),
                              lower=np.where(supply["free"], 0.0, u_fix), upper=np.where(supply["free"], A, u_fix),
                              integer=True)
         y = lm.add_variables("relation", pd.MultiIndex.from_frame(pairs), upper=1.0, integer=True)
-        n_task = len(supply)
-        lm.add_constraints("task_balance", u.index, [  # own + given + unfilled = the task
+        lm.add_constraints("task_balance", u.index, [
             (task_pos[own["task"]].to_numpy(), o.ids, 1.0), (task_pos[flows["task"]].to_numpy(), f.ids, 1.0),
-            (np.arange(n_task), u.ids, 1.0)], lower=A, upper=A)
-        lm.add_constraints("completed_balance", pd.MultiIndex.from_frame(done[cell]), [  # own + taken = completed
+            (np.arange(len(supply)), u.ids, 1.0)], lower=A, upper=A)
+        lm.add_constraints("completed_balance", pd.MultiIndex.from_frame(done[self.CELL]), [
             (own["cell"].to_numpy(), o.ids, 1.0), (flows["cell"].to_numpy(), f.ids, 1.0)],
             lower=done["homes"].to_numpy(float), upper=done["homes"].to_numpy(float))
-        groups = supply.groupby(["region", "type", "t"]).ngroup().to_numpy()  # unfilled per region, type, year kept
+        groups = supply.groupby(["region", "type", "t"]).ngroup().to_numpy()
         totals = np.bincount(groups, weights=u_fix)
         lm.add_constraints("unfilled_kept", pd.RangeIndex(len(totals), name="group"), [(groups, u.ids, 1.0)],
                            lower=totals, upper=totals)
         n = len(flows)
         lm.add_constraints("relation_link", f.index,
-                           [(np.arange(n), f.ids, 1.0), (np.arange(n), y.ids[pair_of], -cap)], upper=0.0)
+                           [(np.arange(n), f.ids, 1.0), (np.arange(n), y.ids[self.pair_of], -cap)], upper=0.0)
         if with_least and len(pairs):
             lm.add_constraints("min_transfer", y.index,
-                               [(pair_of, f.ids, 1.0), (np.arange(len(pairs)), y.ids, -least)], lower=0.0)
+                               [(self.pair_of, f.ids, 1.0), (np.arange(len(pairs)), y.ids, -self.least)], lower=0.0)
         return lm
 
-    # 1. without relations: a transportation problem (its matrix is totally unimodular), so the
-    #    simplex vertex is whole; it always exists, since the totals come from a feasible plan
-    lm = model(with_least=False)
-    lp = make_solver(lm, opts, relaxed=True)
-    lp.fix_columns(lm.variables["relation"].ids, np.ones(len(pairs)))
-    lp.set_objective(lm.cost({"flow": 1.0}))
-    first = lp.solve()
-    if not first.has_solution:  # pragma: no cover - the totals of a feasible plan always split
-        raise RuntimeError(f"the transportation problem of the split ended with status {first.status}")
-    x0 = np.round(first.x)
-    x0[lm.variables["relation"].ids] = (np.bincount(pair_of, weights=x0[lm.variables["flow"].ids],
-                                                    minlength=len(pairs)) > 0).astype(float)
-    # 2. fewest relations (each of at least min_transfer homes), then fewest homes moved, from there
-    lm = model(with_least=True)
-    stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
-              Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True, prove=False,
-                    mip_rel_gap=HOMES_MOVED_REL_GAP)]
-    try:
-        result = solve_lexicographic(make_solver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
-        x_best, status = result.x, result.stages[0].status
-    except NoSolution:  # no split meets min_transfer in time: the whole transportation split
-        x_best, status = x0, "time_limit"
-    sol = {name: np.round(lm.variables[name].series(x_best).to_numpy()) for name in ("own", "flow", "unfilled")}
-    flow, sol["own"] = net_mutual(flows, own, sol["flow"], sol["own"], pair_of, least)
-    per_pair = np.bincount(pair_of, weights=flow, minlength=len(pairs))
-    small = (per_pair > 0) & (per_pair < least)
-    unplaced = int(per_pair[small].sum())  # min_transfer cannot be met: those homes stay unfilled
-    flow[small[pair_of]] = 0.0
-    w = np.zeros(len(rm.moves))
-    m_key = pd.MultiIndex.from_arrays([rm.moves["task"], rm.moves["executor"]])
-    w[m_key.get_indexer(pd.MultiIndex.from_arrays([flows["task"], flows["executor"]]))] = flow
-    w[m_key.get_indexer(pd.MultiIndex.from_arrays([own["task"], own["corporation_id"]]))] = sol["own"]
-    u_out = u_given.copy()
-    u_out[supply["task"].to_numpy()] = sol["unfilled"]
-    return Split(w, u_out, int(((per_pair > 0) & ~small).sum()), int(flow.sum()), status, unplaced)
+    def start(self, lm: LinearModel, x: np.ndarray) -> np.ndarray:
+        """A whole point of ``lm`` from a transportation solution ``x``: its relations are the
+        pairs that carry homes."""
+        x0 = np.round(x)
+        x0[lm.variables["relation"].ids] = (np.bincount(self.pair_of, weights=x0[lm.variables["flow"].ids],
+                                                        minlength=len(self.pairs)) > 0).astype(float)
+        return x0
 
+    def split(self, lm: LinearModel, x: np.ndarray, status: str) -> Split:
+        """The split of a solution ``x`` of :meth:`model`: mutual flows netted
+        (:func:`net_mutual`), the homes of a relation below ``least`` left unfilled."""
+        rm = self.rm
+        sol = {name: np.round(lm.variables[name].series(x).to_numpy()) for name in ("own", "flow", "unfilled")}
+        flow, own_homes = net_mutual(self.flows, self.own, sol["flow"], sol["own"], self.pair_of, self.least)
+        per_pair = np.bincount(self.pair_of, weights=flow, minlength=len(self.pairs))
+        small = (per_pair > 0) & (per_pair < self.least)
+        unplaced = int(per_pair[small].sum())  # min_transfer cannot be met: those homes stay unfilled
+        flow[small[self.pair_of]] = 0.0
+        w = np.zeros(len(rm.moves))
+        m_key = pd.MultiIndex.from_arrays([rm.moves["task"], rm.moves["executor"]])
+        w[rows_of(m_key, pd.MultiIndex.from_arrays([self.flows["task"], self.flows["executor"]]))] = flow
+        w[rows_of(m_key, pd.MultiIndex.from_arrays([self.own["task"], self.own["corporation_id"]]))] = own_homes
+        u_out = self.u_given.copy()
+        u_out[self.supply["task"].to_numpy()] = sol["unfilled"]
+        return Split(w, u_out, int(((per_pair > 0) & ~small).sum()), int(flow.sum()), status, unplaced)
 
 def net_mutual(flows: pd.DataFrame, own: pd.DataFrame, flow: np.ndarray, own_homes: np.ndarray,
                pair_of: np.ndarray, least: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

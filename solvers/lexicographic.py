@@ -19,8 +19,10 @@ class Stage:
 
     ``cost`` is the objective over the model's columns (minimised). ``integral`` says the
     objective takes whole values at integer points, so an absolute gap below 1 proves the
-    optimum; ``in_homes`` that it counts homes (``homes_gap`` applies). ``prepare`` may add columns and rows from the previous stage's solution and
-    return a cost over the new columns; ``scale`` converts the objective to its reported unit.
+    optimum; ``in_homes`` that it counts homes (``homes_gap`` applies). ``extend(x, first)``
+    says what the stage adds from the previous stage's solution ``x`` (an :class:`Extension`;
+    ``first`` is the id its first new column gets); ``scale`` converts the objective to its
+    reported unit.
     """
 
     name: str
@@ -34,7 +36,37 @@ class Stage:
     prove: bool = True  # a tolerance stop of a stage in homes gets solver.prove_exact_s more (see _prove)
     mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
     round_lp: bool = False  # start from the best rounding of its LP optimum (_rounded_start)
-    prepare: Callable[[HighsSolver, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    extend: Callable[[np.ndarray, int], "Extension"] | None = None
+
+
+def _none() -> np.ndarray:
+    return np.zeros(0)
+
+
+@dataclass
+class Extension:
+    """What a stage adds before it is solved: new columns (bounds, cost, start value), row
+    groups over old and new columns (objects with ``add_to(solver)``, such as the model's
+    ``RowGroup``), columns fixed at values, and solver options. It is built without the solver
+    (the model never touches one); :meth:`apply` hands it over."""
+
+    lower: np.ndarray = field(default_factory=_none)
+    upper: np.ndarray = field(default_factory=_none)
+    cost: np.ndarray = field(default_factory=_none)
+    start: np.ndarray = field(default_factory=_none)
+    rows: list = field(default_factory=list)
+    fix: tuple[np.ndarray, np.ndarray] | None = None
+    options: dict = field(default_factory=dict)
+
+    def apply(self, solver) -> None:
+        if len(self.lower):
+            solver.add_columns(self.lower, self.upper)
+        for group in self.rows:
+            group.add_to(solver)
+        if self.fix is not None:
+            solver.fix_columns(*self.fix)
+        for key, value in self.options.items():
+            solver.set_option(key, value)
 
 
 @dataclass
@@ -175,10 +207,11 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if on_stage is not None:
             on_stage(stage.name)
         cost = stage.cost
-        if stage.prepare is not None and x is not None:
-            extra_cost, extra_start = stage.prepare(solver, x)
-            cost = np.concatenate([cost, extra_cost])
-            x = np.concatenate([x, extra_start])
+        if stage.extend is not None and x is not None:
+            extension = stage.extend(x, solver.n_cols)
+            extension.apply(solver)
+            cost = np.concatenate([cost, extension.cost])
+            x = np.concatenate([x, extension.start])
         if stage.integral:  # whole values: an absolute gap below 1 proves the optimum
             abs_gap = max(0.999, homes_gap) if stage.in_homes else 0.999
         else:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from dpm.model.allocation import build_region_model
 from dpm.model.case import load_case
-from dpm.model.solidarity import transport_split
+from dpm.solidarity import transport_split
 from dpm.model.scenario import TRADEABLE
 
 VARIANTS = {  # (scenario lines, nieuwbouw factor, most relations a sensible plan has)
