@@ -260,41 +260,8 @@ def cmd_national(args) -> int:
     result = run_national(case, engine=args.engine, address=args.address, workers=args.workers,
                           solidarity=not args.no_solidarity, progress=_progress(_bar("regions")))
     _clear_progress()
-    summary = result.summary(engine=args.engine)
+    print("\n".join(result.lines(engine=args.engine)))
     tables = result.tables()
-    short, before = tables["national_shortfall.csv"], tables["regional_shortfall.csv"]
-    years = case.scenario.policy_calendar_years
-    print(f"National shortfall {years[0]}-{years[-1]} ({len(tables['region_summary.csv'])} regions, "
-          f"{len(case.corporations)} corporations), homes and EUR mln (nominal):")
-    print(f"{'type':<18}{'regional alone':>16}{'with solidarity':>17}{'EUR mln':>10}")
-    for k in [*sorted(set(case.opgave["type"]))]:
-        b = int(before.loc[before["type"] == k, "homes"].sum()) if len(before) else 0
-        n = short[short["type"] == k]
-        print(f"{k:<18}{_fmt_int(b):>16}{_fmt_int(int(n['homes'].sum())):>17}{n['value_eur'].sum() / 1e6:>10,.1f}")
-    print(f"{'total':<18}{_fmt_int(summary['regional_shortfall_homes']):>16}"
-          f"{_fmt_int(summary['national_shortfall_homes']):>17}{summary['national_shortfall_eur'] / 1e6:>10,.1f}")
-    regions = tables["region_summary.csv"]
-    print(f"Solidarity pool: EUR {summary['pool_in_eur'] / 1e6:,.1f} mln paid in by "
-          f"{(regions['steun_out_eur'] > 0).sum()} donor regions, EUR {summary['pool_out_eur'] / 1e6:,.1f}"
-          f" mln paid out to {(regions['steun_in_eur'] > 0).sum()} regions"
-          + ("" if result.solidarity else " (solidarity off)"))
-    paid = result.pool[result.pool["paid_in_eur"] > 0]
-    if len(paid):
-        print("Pool per year (EUR mln paid in = paid out): " + ", ".join(
-            f"{int(y)} {v / 1e6:,.1f}" for y, v in zip(paid["year"], paid["paid_in_eur"])))
-    gap = summary["gap_to_bound_homes"]
-    how = ("one MIP of MODEL.md 6" if result.method == "single_mip"
-           else "national LP: donors re-plan, homes continuous")
-    if result.bound_homes is None:
-        print(f"No lower bound proven ({how} stopped before its optimum; see summary.json)")
-    else:
-        print(f"Lower bound {result.bound_homes:,.0f} homes ({how}); the shortfall is {gap:,.0f} homes above it "
-              f"(gap {gap / max(summary['national_shortfall_homes'], 1):.2%})")
-    if result.bound_free_timing_homes is not None and result.bound_homes is not None:
-        print(f"Money follows the projects (money.timing = projects); paid free in time the bound would be "
-              f"{result.bound_free_timing_homes:,.0f} homes: tying money to projects costs "
-              f"{result.bound_homes - result.bound_free_timing_homes:,.0f} homes (LP)")
-    print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
     result.to_folder(out, args.force, engine=args.engine, on_done=lambda: _written.append(out))
     print(f"\nWritten to {out}/ ({', '.join([*tables, 'summary.json'])})")
     return 0

@@ -294,6 +294,49 @@ class NationalResult:
     solidarity: bool = True
     seconds: dict = field(default_factory=dict)
 
+    def lines(self, engine: str = "local") -> list[str]:
+        """What ``dpm national`` prints: the shortfall per type before and after solidarity
+        (homes, EUR mln nominal), the pool, the bound and its gap, the seconds per phase."""
+        from dpm.results import thousands
+
+        out: list[str] = []
+        summary = self.summary(engine=engine)
+        tables = self.tables()
+        short, before = tables["national_shortfall.csv"], tables["regional_shortfall.csv"]
+        years = self.case.scenario.policy_calendar_years
+        out.append(f"National shortfall {years[0]}-{years[-1]} ({len(tables['region_summary.csv'])} regions, "
+                   f"{len(self.case.corporations)} corporations), homes and EUR mln (nominal):")
+        out.append(f"{'type':<18}{'regional alone':>16}{'with solidarity':>17}{'EUR mln':>10}")
+        for k in [*sorted(set(self.case.opgave["type"]))]:
+            b = int(before.loc[before["type"] == k, "homes"].sum()) if len(before) else 0
+            n = short[short["type"] == k]
+            out.append(f"{k:<18}{thousands(b):>16}{thousands(int(n['homes'].sum())):>17}{n['value_eur'].sum() / 1e6:>10,.1f}")
+        out.append(f"{'total':<18}{thousands(summary['regional_shortfall_homes']):>16}"
+                   f"{thousands(summary['national_shortfall_homes']):>17}{summary['national_shortfall_eur'] / 1e6:>10,.1f}")
+        regions = tables["region_summary.csv"]
+        out.append(f"Solidarity pool: EUR {summary['pool_in_eur'] / 1e6:,.1f} mln paid in by "
+                   f"{(regions['steun_out_eur'] > 0).sum()} donor regions, EUR {summary['pool_out_eur'] / 1e6:,.1f}"
+                   f" mln paid out to {(regions['steun_in_eur'] > 0).sum()} regions"
+                   + ("" if self.solidarity else " (solidarity off)"))
+        paid = self.pool[self.pool["paid_in_eur"] > 0]
+        if len(paid):
+            out.append("Pool per year (EUR mln paid in = paid out): " + ", ".join(
+                f"{int(y)} {v / 1e6:,.1f}" for y, v in zip(paid["year"], paid["paid_in_eur"])))
+        gap = summary["gap_to_bound_homes"]
+        how = ("one MIP of MODEL.md 6" if self.method == "single_mip"
+               else "national LP: donors re-plan, homes continuous")
+        if self.bound_homes is None:
+            out.append(f"No lower bound proven ({how} stopped before its optimum; see summary.json)")
+        else:
+            out.append(f"Lower bound {self.bound_homes:,.0f} homes ({how}); the shortfall is {gap:,.0f} homes above it "
+                       f"(gap {gap / max(summary['national_shortfall_homes'], 1):.2%})")
+        if self.bound_free_timing_homes is not None and self.bound_homes is not None:
+            out.append(f"Money follows the projects (money.timing = projects); paid free in time the bound would be "
+                       f"{self.bound_free_timing_homes:,.0f} homes: tying money to projects costs "
+                       f"{self.bound_homes - self.bound_free_timing_homes:,.0f} homes (LP)")
+        out.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
+        return out
+
     @property
     def shortfall_homes(self) -> int:
         return int(self.shortfall["homes"].sum())
