@@ -239,6 +239,43 @@ def _fix_relations(solver: HighsSolver, rm: RegionModel, x: np.ndarray) -> None:
     solver.fix_columns(unused, np.zeros(len(unused)))
 
 
+def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles: Roles, restricted: bool,
+                      agg: RegionModel, x_agg: np.ndarray, hint: Plan | None, opts: dict):
+    """Stage ``transfers`` (MODEL.md 5; docs/model.md, the efficiency stage, step 4): the plan on
+    the fewest relations found, reported against the best bound. First :func:`relations_bound`
+    on every pair (up to :data:`RELATIONS_BOUND_PAIRS`), with the hint's plan as a start; if that
+    does not prove a plan, the :func:`dive`; if neither found one, the relations MIP on every
+    pair for half the stage's time. Returns the model the plan is a point of (``rm`` or the
+    model on every pair), its solver, the plan, whether its pairs are restricted, the report."""
+    clock = time.perf_counter()
+    tol = opts["stage_tolerance"]
+    wide = build_region_model(case, regions, roles=roles) if restricted else rm
+    carried = _carry(wide, hint.rm, hint.x) if hint is not None else None
+    bound, found = float(roles.bound), None
+    if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
+        bound, found = relations_bound(wide, solver_for, carried, roles, opts)
+    plans = [(wide, p) for p in (found, carried) if p is not None]
+    if not plans or min(_relations(wide, p) for _, p in plans) > bound:  # not proven yet: the dive too
+        dived = dive(rm, solver_for, roles, opts)
+        plans += [(rm, dived)] if dived is not None else []
+    if plans:
+        model, x = min(plans, key=lambda mp: _relations(*mp))  # the first of the fewest
+        status = "time_limit"  # honest_status says optimal when the bound proves it
+    else:  # no plan yet: the relations stage on the full model, every pair
+        model, status = wide, None
+    if model is not rm:
+        rm, solver, restricted = model, solver_for(model), False  # (the dive's model is rm)
+    if status is None:  # (half the stage's time: the dive has used up to the other half)
+        fallback = rm.stage("transfers")
+        fallback.time_limit_s = 0.5 * float(opts["time_limit_s"])
+        first = solve_lexicographic(solver, [fallback], _start(rm, agg, x_agg, opts), tol, opts["homes_gap"])
+        x, status = first.x, first.stages[0].status
+        bound = max(bound, first.stages[0].bound or 0.0)
+    value = float(_relations(rm, x))
+    status, gap = honest_status(status, value, bound, True)
+    return rm, solver, x, restricted, StageReport("transfers", status, value, bound, gap, time.perf_counter() - clock)
+
+
 def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float, slack: float,
          verbose: bool = False, on_stage=None, stages_wanted: str = "all", hint: Plan | None = None,
          time_limit_s: float | None = None) -> Plan:
@@ -278,36 +315,12 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         x = rm.model.solution(result.x).x
         reports += result.stages
     else:
-        moved = rm.stage("homes_moved")
-        clock = time.perf_counter()
         if on_stage is not None:
             on_stage("transfers")
-        wide = build_region_model(case, regions, roles=roles) if restricted else rm
-        carried = _carry(wide, hint.rm, hint.x) if hint is not None else None
-        bound, found = float(roles.bound), None
-        if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
-            bound, found = relations_bound(wide, solver_for, carried, roles, opts)
-        plans = [(wide, p) for p in (found, carried) if p is not None]
-        if not plans or min(_relations(wide, p) for _, p in plans) > bound:  # not proven yet: the dive too
-            dived = dive(rm, solver_for, roles, opts)
-            plans += [(rm, dived)] if dived is not None else []
-        if plans:
-            model, x = min(plans, key=lambda mp: _relations(*mp))  # the first of the fewest
-            status = "time_limit"  # honest_status says optimal when the bound proves it
-        else:  # no plan yet: the relations stage on the full model, every pair
-            model, status = wide, None
-        if model is not rm:
-            rm, solver, restricted = model, solver_for(model), False  # (the dive's model is rm)
-            full, moved = rm.stages(), rm.stage("homes_moved")
-        if status is None:  # (half the stage's time: the dive has used up to the other half)
-            fallback = rm.stage("transfers")
-            fallback.time_limit_s = 0.5 * float(opts["time_limit_s"])
-            first = solve_lexicographic(solver, [fallback], _start(rm, agg, x_agg, opts), tol, opts["homes_gap"])
-            x, status = first.x, first.stages[0].status
-            bound = max(bound, first.stages[0].bound or 0.0)
-        value = float(_relations(rm, x))
-        status, gap = honest_status(status, value, bound, True)
-        reports.append(StageReport("transfers", status, value, bound, gap, time.perf_counter() - clock))
+        rm, solver, x, restricted, report = _fewest_relations(case, regions, rm, solver, solver_for, roles, restricted,
+                                                              agg, x_agg, hint, opts)
+        reports.append(report)
+        full, moved = rm.stages(), rm.stage("homes_moved")
         fix_optimum(solver, rm.stage("transfers"), rm.stage("transfers").cost, x, tol)
         # the unfilled opgave on these relations, as late as possible; whose tasks stay
         # unfilled; fewest homes moved
