@@ -16,6 +16,7 @@ Exit codes: 0 done, 1 no solution could be found, 2 bad input or refused output 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -438,5 +439,19 @@ def _stopped(signum: int) -> int:
     return 128 + signum
 
 
+def entry() -> None:
+    """The ``dpm`` command: :func:`main`, then the exit. After a stop signal the process ends at
+    once (``os._exit``, output flushed): a HiGHS thread still solving at interpreter shutdown
+    aborts the process ("terminate called without an active exception", exit -6, seen under
+    load) instead of exiting with 128 + the signal number. Everything dpm writes is complete
+    or removed by then (``dpm.results``)."""
+    code = main()
+    if _stop_requested:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

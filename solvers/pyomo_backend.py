@@ -3,8 +3,8 @@ protocol as :class:`dpm.solvers.highs.HighsSolver`, for ``[solver] backend = "py
 (``dpm run --solver pyomo:NAME``).
 
 The stages change objectives, bounds and rows between solves; this backend keeps that state
-as arrays and builds a Pyomo model of it at each solve (one ``LinearExpression`` per row). It
-is slower than the direct HiGHS path (which passes the matrix once) and is meant for an
+as arrays, builds a Pyomo model of it (one ``LinearExpression`` per row) when its columns or
+rows change, and otherwise updates only bounds, domains and the objective. It is slower than the direct HiGHS path (which passes the matrix once) and is meant for an
 analyst with another solver, e.g. a commercial licence. What only HiGHS offers is skipped:
 node limits (the time limit still holds, so with another solver the dive's plan can depend
 on the machine's speed), HiGHS options set by name, and instance restarts.
@@ -88,6 +88,11 @@ class PyomoSolver:
         self._start: np.ndarray | None = None
         self._duals: np.ndarray | None = None
         self.groups: list[tuple[str, int]] = []
+        self._pm = None  # the Pyomo model: the model's rows, then the rows added since (see _model)
+        self._base_rows = self.A.shape[0]
+        self._extra = []  # a serial number per row added after the model's own rows
+        self._built = []  # (serial, Pyomo constraint or None) of the added rows the Pyomo model holds
+        self._serial = 0
 
     # -- the protocol (see HighsSolver for each method's meaning) --------------------------
     def add_columns(self, lower, upper) -> np.ndarray:
@@ -109,12 +114,15 @@ class PyomoSolver:
         self.row_lower = np.concatenate([self.row_lower, lower])
         self.row_upper = np.concatenate([self.row_upper, upper])
         self.groups.append((name, len(lower)))
+        self._extra += list(range(self._serial, self._serial + len(lower)))
+        self._serial += len(lower)
         return len(lower)
 
     def delete_rows(self, n: int) -> None:
         keep = self.A.shape[0] - n
         self.A, self.row_lower, self.row_upper = self.A[:keep], self.row_lower[:keep], self.row_upper[:keep]
         self.groups.pop()
+        self._extra = self._extra[:len(self._extra) - n]
 
     def set_objective(self, cost, sense: str = "min", abs_gap: float | None = None) -> None:
         self.cost = np.concatenate([cost, np.zeros(self.n_cols - len(cost))]).astype(float)
@@ -158,17 +166,13 @@ class PyomoSolver:
         self._start = np.asarray(x, float)
 
     def solve(self) -> SolveResult:
-        import pyomo.environ as pe
         from pyomo.opt import TerminationCondition as TC
 
         clock = time.perf_counter()
         m = self.A.shape[0]
         is_mip = bool(self.integer.any())
-        pm = pyomo_model(self.lower, self.upper, self.integer, self.A, self.row_lower, self.row_upper, self.cost,
-                         self.sense)
+        pm = self._model()
         x = [pm.x[j] for j in range(self.n_cols)]
-        if not is_mip:
-            pm.dual = pe.Suffix(direction=pe.Suffix.IMPORT)
         warm = self._start is not None and is_mip and getattr(self.opt, "warm_start_capable", lambda: False)()
         if warm:  # a start outside the bounds of this solve (e.g. a narrowed search) cannot help: not given
             start = self._start[:self.n_cols]
@@ -192,7 +196,8 @@ class PyomoSolver:
             values = np.array([v.value if v.value is not None else 0.0 for v in x], float)
             values = np.clip(values, self.lower, self.upper)
             if not is_mip and status == "optimal":
-                self._duals = np.array([pm.dual.get(pm.rows[i], 0.0) if i in pm.rows else 0.0 for i in range(m)],
+                rows = [self._row(pm, i) for i in range(m)]
+                self._duals = np.array([0.0 if c is None else pm.dual.get(c, 0.0) for c in rows],
                                        float)  # (a skipped, empty or free row has dual 0)
         objective = float(self.cost @ values) if has_solution else None
         bound = res.problem.lower_bound if self.sense == "min" else res.problem.upper_bound
@@ -203,6 +208,64 @@ class PyomoSolver:
         if has_solution and bound is not None:
             gap = abs(objective - bound) / max(1e-10, abs(objective)) if objective else 0.0
         return SolveResult(status, has_solution, objective, bound, gap, time.perf_counter() - clock, values)
+
+    def _model(self):
+        """The Pyomo model of the current state, kept between solves so that a persistent
+        solver (appsi) keeps its instance: rebuilt only when columns are added; rows added
+        after the model's own (a stage's optimum held, a probe) are added to and removed from
+        ``extra``; bounds, domains and the objective are updated."""
+        import pyomo.environ as pe
+        from pyomo.core.expr.numeric_expr import LinearExpression
+
+        if self._pm is None or self._pm_cols != self.n_cols:
+            base = slice(0, self._base_rows)
+            self._pm = pyomo_model(self.lower, self.upper, self.integer, self.A[base], self.row_lower[base],
+                                   self.row_upper[base])
+            self._pm.extra = pe.Constraint(pe.Any)
+            self._pm_cols, self._built = self.n_cols, []
+            self._state = (self.lower.copy(), self.upper.copy(), self.integer.copy())
+        pm = self._pm
+        keep = 0  # the added rows already held, in order
+        while keep < min(len(self._built), len(self._extra)) and self._built[keep][0] == self._extra[keep]:
+            keep += 1
+        for serial, _ in self._built[keep:]:
+            if serial in pm.extra:
+                del pm.extra[serial]
+        self._built = self._built[:keep]
+        for k in range(keep, len(self._extra)):
+            i = self._base_rows + k
+            lo, hi = self.A.indptr[i], self.A.indptr[i + 1]
+            if lo < hi and (np.isfinite(self.row_lower[i]) or np.isfinite(self.row_upper[i])):
+                expr = LinearExpression(constant=0.0, linear_coefs=self.A.data[lo:hi].tolist(),
+                                        linear_vars=[pm.x[int(j)] for j in self.A.indices[lo:hi]])
+                bound = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
+                pm.extra[self._extra[k]] = (bound(self.row_lower[i]), expr, bound(self.row_upper[i]))
+            self._built.append((self._extra[k], self._extra[k] in pm.extra))
+        lower, upper, integer = self._state
+        for j in np.flatnonzero((lower != self.lower) | (upper != self.upper) | (integer != self.integer)):
+            v = pm.x[int(j)]
+            v.setlb(float(self.lower[j]) if np.isfinite(self.lower[j]) else None)
+            v.setub(float(self.upper[j]) if np.isfinite(self.upper[j]) else None)
+            v.domain = pe.Integers if self.integer[j] else pe.Reals
+        self._state = (self.lower.copy(), self.upper.copy(), self.integer.copy())
+        if hasattr(pm, "dual"):  # row duals: asked of an LP only
+            pm.del_component(pm.dual)
+        if not self.integer.any():
+            pm.dual = pe.Suffix(direction=pe.Suffix.IMPORT)
+        if hasattr(pm, "obj"):
+            pm.del_component(pm.obj)
+        nz = np.flatnonzero(self.cost)
+        pm.obj = pe.Objective(expr=LinearExpression(constant=0.0, linear_coefs=self.cost[nz].tolist(),
+                                                    linear_vars=[pm.x[int(j)] for j in nz]),
+                              sense=pe.minimize if self.sense == "min" else pe.maximize)
+        return pm
+
+    def _row(self, pm, i: int):
+        """The Pyomo constraint of row ``i`` (None: skipped, being empty or free)."""
+        if i < self._base_rows:
+            return pm.rows[i] if i in pm.rows else None
+        serial = self._extra[i - self._base_rows]
+        return pm.extra[serial] if serial in pm.extra else None
 
     def _configure(self) -> None:
         """This solve's time limit and MIP gaps, in the solver's own option names."""

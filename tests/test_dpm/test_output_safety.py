@@ -164,7 +164,7 @@ def test_any_out_path_either_writes_a_new_dpm_folder_or_is_refused(tmp_path_fact
     """Random paths relative to the case (and to the working directory): no existing file is
     ever changed or removed; a success adds exactly one new folder of dpm files."""
     root = tmp_path_factory.mktemp("h")
-    sb = root / "sb"
+    sb = root / "l1" / "l2" / "l3" / "l4" / "sb"  # deep enough that four '..' stay inside root
     case = copy_default(sb)
     (sb / "notes.txt").write_text("n")
     (sb / "work").mkdir()

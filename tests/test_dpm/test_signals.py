@@ -38,17 +38,25 @@ def slow_case(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("delay", [0.05, 0.6, 2.0], ids=["start-up", "building", "solving"])
 def test_a_stopped_run_writes_nothing(tmp_path, sig, delay, slow_case):
-    out = tmp_path / "out"
-    proc = _start(out, case=slow_case if delay > 1 else DEFAULT_CASE)
-    time.sleep(delay)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    if proc.returncode in (-sig, 1) and delay < 0.5:  # stopped while Python itself started, before dpm's handlers
-        pass
-    else:
+    """Whenever the signal comes, nothing is written. A signal that comes while Python itself
+    still starts (before dpm's handlers: exit -signal, or 1 from KeyboardInterrupt) is fine for
+    the start-up case; for the later phases the stop is sent again a little later (a loaded
+    machine can take longer to start Python), so that dpm's handler is what is tested."""
+    for attempt in range(4):
+        out = tmp_path / "out"
+        proc = _start(out, case=slow_case if delay > 1 else DEFAULT_CASE)
+        time.sleep(delay + 0.5 * attempt)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert list(tmp_path.iterdir()) == [], "no results folder, no hidden partial folder"
+        if proc.returncode in (-sig, 1) and "stopped (SIG" not in err:  # before dpm's handlers
+            if delay < 0.5:
+                return
+            continue
         assert proc.returncode == 128 + sig, err
         assert "stopped (SIG" in err and "nothing written" in err, err
-    assert list(tmp_path.iterdir()) == [], "no results folder, no hidden partial folder"
+        return
+    pytest.fail("the run never got past Python's start-up before the signal")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
