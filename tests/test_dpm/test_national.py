@@ -33,7 +33,7 @@ def small(tmp_path_factory):
     folder = _subset(tmp_path_factory.mktemp("nl") / "small", REGIONS)
     # the national answer exact (the synthetic case's own scenario stops within 2 homes)
     case = load_case(folder).with_setting("national", "homes_gap", 0.0).with_setting("national", "mip_rel_gap", 0.0)
-    return folder, case, run_national(case, workers=2)
+    return folder, case, run_national(case, workers=1)  # in-process: the pools are tested below
 
 
 def test_the_small_case_has_donors_and_recipients(small):
@@ -60,7 +60,7 @@ def test_a_donor_region_keeps_its_whole_opgave_and_every_limit(small):
 @pytest.fixture(scope="module")
 def decomposed(small):
     _, case, _ = small
-    return run_national(case.with_setting("national", "method", "decomposition"), workers=2)
+    return run_national(case.with_setting("national", "method", "decomposition"), workers=1)
 
 
 @pytest.fixture(params=["single_mip", "decomposition"])
