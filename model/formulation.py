@@ -11,29 +11,28 @@ built here too, or in the solve driver for ``stage_optimum``.
 
 Where each group lives (MODEL.md section):
 
-========================  =====================================================  =======
-group                     meaning                                                MODEL.md
-========================  =====================================================  =======
-``unfilled_balance``      a tradeable task is done by executors or left unfilled 5
-``executor_balance``      (aggregate) per region, type, year: done + unfilled    5
-``serve_link``            (aggregate, linked) what c does = what it does per       5
-                          region it serves
-``decision_link``         a corporation's decisions are sums of homes               5
-``transfer_link``         no homes over a pair without its relation                 5
-``min_transfer``          a relation moves at least ``min_transfer`` homes          5
-``max_partners``          an origin has at most ``max_partners`` relations          5
-``giver_cover``,          a corporation that must give / take is in a relation      5
-``taker_cover``
-``icr_floor``,            the ratio limits in every year (:func:`ratio_limits`)     4
-``ltv_cap``,
-``solvency_floor``,
-``guarantee_cap``
-``steun_follows_projects`` money paid is at most the cost of that year's projects   6
-``pool_balance``          the national pool pays out what it takes in              6
-``balanced_headroom``     stage 3 ``balanced``: every headroom >= m                 5
-``unfilled_limit``        the unfilled opgave at most its optimum + tolerance       5
-``steun_budget``          projectsteun at most the budget                           6
-========================  =====================================================  =======
+==========================  ======================================================================  ========
+group                       meaning                                                                 MODEL.md
+==========================  ======================================================================  ========
+``unfilled_balance``        a tradeable task is done by executors or left unfilled                  5
+``executor_balance``        (aggregate) per region, type, year: done + unfilled = opgave            5
+``serve_link``              (aggregate, linked regions) what c does = what it does for each region  5
+``decision_link``           a corporation's decisions are sums of homes                             5
+``transfer_link``           no homes over a pair without its relation                               5
+``min_transfer``            a relation moves at least ``min_transfer`` homes                        5
+``max_partners``            an origin has at most ``max_partners`` relations                        5
+``giver_cover``             a corporation that must give is in a relation (``role_cover``)          5
+``taker_cover``             a corporation that must take is in a relation (``role_cover``)          5
+``icr_floor``               ICR at least its norm in every year (``ratio_limits``)                  4
+``ltv_cap``                 LTV at most its norm in every year (``ratio_limits``)                   4
+``solvency_floor``          solvency at least its norm in every year (``ratio_limits``)             4
+``guarantee_cap``           guaranteed debt at most the cap in every year (``ratio_limits``)        4
+``steun_follows_projects``  money paid is at most the cost of that year's projects                  6
+``pool_balance``            the national pool pays out what it takes in                             6
+``balanced_headroom``       stage 3 ``balanced``: every headroom >= m                               5
+``unfilled_limit``          the unfilled opgave at most its optimum + tolerance                     5
+``steun_budget``            projectsteun at most the budget                                         6
+==========================  ======================================================================  ========
 """
 from __future__ import annotations
 
@@ -204,7 +203,10 @@ def ratio_limits(lm: LinearModel, proj: Projection, money=None) -> None:
     """``icr_floor``, ``ltv_cap``, ``solvency_floor``, ``guarantee_cap`` (MODEL.md 4): in every
     year 1..H, headroom(c, t) + gap(c, t, limit) >= 0, the headroom affine in c's decisions
     (:class:`Projection`, in EUR mln here). Money paid in (or out) in a year moves every later
-    year's headroom by the projection's steun coefficients."""
+    year's headroom by the projection's steun coefficients. Tested: the rows against their
+    baselines (tests/test_model/test_formulation.py, ``lp_files/full/ltv_cap.lp`` ...), the
+    headroom by hand and against a loop transcription (tests/test_model/test_projection.py),
+    the ratios of every reported plan recomputed (tests/test_dpm/test_results.py)."""
     z, gap = lm.variables["decision"], lm.variables["continuity_gap"]
     C, H = len(proj.ids), proj.layout.horizon_years
     n_dec = len(z) // C
