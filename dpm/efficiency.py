@@ -320,8 +320,9 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         rm, solver, x, restricted, report = _fewest_relations(case, regions, rm, solver, solver_for, roles, restricted,
                                                               agg, x_agg, hint, opts)
         reports.append(report)
-        full, moved = rm.stages(), rm.stage("homes_moved")
-        fix_optimum(solver, rm.stage("transfers"), rm.stage("transfers").cost, x, tol)
+        full = rm.stages()
+        transfers, moved = (next(s for s in full if s.name == n) for n in ("transfers", "homes_moved"))
+        fix_optimum(solver, transfers, transfers.cost, x, tol)
         # the unfilled opgave on these relations, as late as possible; whose tasks stay
         # unfilled; fewest homes moved
         _fix_relations(solver, rm, x)
@@ -343,9 +344,9 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     if split.unplaced_homes:
         warnings.append(f"{' + '.join(regions)}: {split.unplaced_homes} homes could not be moved in relations of at "
                         f"least min_transfer = {sc.allocation.min_transfer} homes; they stay unfilled")
+    # (the split of x's totals on x's own relations never needs more relations than x: its
+    # transportation start uses only those pairs, and netting and min_transfer only drop relations)
     netted = split.point(rm)
-    if efficiency == "transfers" and _relations(rm, netted) > _relations(rm, x):  # pragma: no cover - defensive
-        netted = x
     return Plan(rm, netted, reports, roles, restricted, limit, warnings)
 
 
@@ -357,13 +358,6 @@ def _carry(to: RegionModel, frm: RegionModel, x: np.ndarray) -> np.ndarray:
     out = np.zeros(len(to.moves))
     out[pos] = w
     return to.complete(out, frm.model.variables["unfilled"].series(x).to_numpy())
-
-
-def _fits(rm: RegionModel, other: Plan) -> bool:
-    """Whether every relation of ``other``'s plan is a pair of ``rm``."""
-    used = _used_pairs(other.rm, other.x)
-    return bool(pd.MultiIndex.from_frame(used[["origin", "executor"]]).isin(
-        pd.MultiIndex.from_frame(rm.pairs[["origin", "executor"]])).all())
 
 
 def _used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:

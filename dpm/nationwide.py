@@ -73,16 +73,16 @@ class RegionalOutcome:
 def execution_table(rm, x: np.ndarray) -> pd.DataFrame:
     """Homes each corporation completes per tradeable type and year (its own and others')."""
     z = rm.decisions(x)
-    lay = rm.projection.layout
-    rows = []
+    lay, ids = rm.projection.layout, rm.projection.ids
+    region = rm.case.corporations["region"].reindex(ids).to_numpy()
+    parts = []
     for k in TRADEABLE:
-        start = lay.start(f"build:{k}")
-        block = z[:, start:start + lay.policy_years]
-        for c, cid in enumerate(rm.projection.ids):
-            for t in np.flatnonzero(block[c] > 0):
-                rows.append((rm.case.corporations.at[cid, "region"], cid, k, int(rm.case.scenario.base_year + t + 1),
-                             int(round(block[c, t]))))
-    return pd.DataFrame(rows, columns=["region", "executor", "type", "year", "homes"])
+        block = z[:, lay.start(f"build:{k}"):lay.start(f"build:{k}") + lay.policy_years]
+        c, t = np.nonzero(block > 0)  # corporation-major, as the rows were always ordered
+        parts.append(pd.DataFrame({"region": region[c], "executor": ids[c], "type": k,
+                                   "year": (rm.case.scenario.base_year + t + 1).astype(int),
+                                   "homes": np.round(block[c, t]).astype(int)}))
+    return pd.concat(parts, ignore_index=True)
 
 
 def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.linear import INF
-from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles, Split, SplitProblem, role_probe
+from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles, Split, SplitProblem, own_balance, role_probe
 from dpm.solvers.backends import make_solver
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.lexicographic import Stage, solve_lexicographic
@@ -26,9 +26,10 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
     fix_rows(solver)
     solver.set_objective(agg.stages()[1].cost)
     give, take = [], []
+    balance = own_balance(agg)
     for cid in agg.projection.ids:
         for sense, found in (("take", take), ("give", give)):
-            n = role_probe(agg, cid, sense).add_to(solver)
+            n = role_probe(balance, cid, sense).add_to(solver)
             out = solver.solve()
             solver.delete_rows(n)
             value = out.objective if out.has_solution and out.status == "optimal" else INF

@@ -160,13 +160,11 @@ class RegionModel:
         stay unfilled), so the point satisfies every row of the model. The tasks that are not
         split (verduurzaming) keep their unfilled homes of ``unfilled`` (per task; None: all)."""
         lm = self.model
-        sc = self.case.scenario
         w = np.floor(np.maximum(w, 0.0) + 1e-6)
         moves, pairs = self.moves, self.pairs
         is_move = (moves["pair"] >= 0).to_numpy()
         per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
-        total = self.tasks[self.tasks["type"].isin(TRADEABLE)].groupby("origin")["homes"].sum()
-        least = np.minimum(sc.allocation.min_transfer, pairs["origin"].map(total).to_numpy(float))
+        least = f.least_transfer(self.case, self.tasks, pairs)
         too_small = np.flatnonzero((per_pair > 0) & (per_pair < least))
         w[np.isin(moves["pair"].to_numpy(), too_small)] = 0.0
         per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))

@@ -288,14 +288,18 @@ def transfer_link(lm: LinearModel, s: RegionSets) -> None:
                        upper=0.0)
 
 
+def least_transfer(case: Case, tasks: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """Per relation (``pairs``: origin, executor), the homes it must carry (MODEL.md 5):
+    ``allocation.min_transfer``, or all of the origin's tradeable task when that is less."""
+    total = tasks[tasks["type"].isin(TRADEABLE)].groupby("origin")["homes"].sum()
+    return np.minimum(case.scenario.allocation.min_transfer, pairs["origin"].map(total).to_numpy(float))
+
+
 def min_transfer(lm: LinearModel, s: RegionSets) -> None:
-    """``min_transfer`` (MODEL.md 5): a relation moves at least ``allocation.min_transfer``
-    homes, or all of the origin's tradeable task when that is less."""
+    """``min_transfer`` (MODEL.md 5): a relation moves at least :func:`least_transfer` homes."""
     w, y = lm.variables["execute"], lm.variables["transfer"]
     m = s.moves[s.moves["pair"] >= 0]
-    tradeable_total = s.tasks[s.tradeable].groupby("origin")["homes"].sum()
-    least = np.minimum(s.case.scenario.allocation.min_transfer,
-                       s.pairs["origin"].map(tradeable_total).to_numpy(float))
+    least = least_transfer(s.case, s.tasks, s.pairs)
     lm.add_constraints("min_transfer", y.index,
                        [(rows_of(y.index, m[["origin", "executor"]]), w.at(m[["origin", "executor", "type", "year"]]), 1.0),
                         (np.arange(len(y)), y.ids, -least)], lower=0.0)

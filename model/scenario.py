@@ -36,8 +36,9 @@ class Section:
 
     @classmethod
     def of(cls, table: dict):
-        hints = {f.name: f for f in fields(cls)}
-        return cls(**{k: _typed(v) for k, v in table.items() if k in hints})
+        """The section of a merged table (every key of defaults.toml is a field: an undeclared
+        one is a TypeError here, not a setting silently dropped)."""
+        return cls(**{k: _typed(v) for k, v in table.items()})
 
     @classmethod
     def checks(cls):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dpm.model.formulation import least_transfer
 from dpm.model.linear import INF, LinearModel, RowGroup, rows_of
 from dpm.model.scenario import TRADEABLE
 
@@ -86,11 +87,12 @@ def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray,
     return index, row, col, np.ones(len(row)), A
 
 
-def role_probe(agg, cid: str, sense: str) -> RowGroup:
+def role_probe(balance, cid: str, sense: str) -> RowGroup:
     """The probe of :func:`dpm.solidarity.solidarity_roles`: corporation ``cid`` takes nothing
     (``sense = "take"``: completed + unfilled <= A, per tradeable type and year) or gives nothing
-    (``"give"``: >= A), as the row group ``<cid>_<sense>s_nothing``."""
-    index, row, col, coef, A = own_balance(agg)
+    (``"give"``: >= A), as the row group ``<cid>_<sense>s_nothing``; ``balance`` is
+    :func:`own_balance` of the aggregate model."""
+    index, row, col, coef, A = balance
     mine = np.flatnonzero(index.get_level_values("corporation_id") == cid)
     pos = np.full(len(index), -1)
     pos[mine] = np.arange(len(mine))
@@ -179,7 +181,7 @@ class SplitProblem:
         flows = flows.merge((rm.pairs if pairs is None else pairs)[["origin", "executor"]], on=["origin", "executor"])
         pairs = flows[["origin", "executor"]].drop_duplicates().sort_values(["origin", "executor"]).reset_index(drop=True)
         pair_of = rows_of(pd.MultiIndex.from_frame(pairs), flows[["origin", "executor"]])
-        return cls(rm, u_given, done, supply, own, flows, pairs, pair_of, _least_transfer(rm, pairs))
+        return cls(rm, u_given, done, supply, own, flows, pairs, pair_of, least_transfer(rm.case, rm.tasks, pairs))
 
     def model(self, with_least: bool) -> LinearModel:
         """``task_balance`` (own + given + unfilled = the task), ``completed_balance`` (own +
@@ -279,9 +281,3 @@ def net_mutual(flows: pd.DataFrame, own: pd.DataFrame, flow: np.ndarray, own_hom
     for side in (i, j):  # each origin completes d more of its own task
         np.add.at(own_out, rows_of(own_row, flows.iloc[side][["origin", *key]]), d)
     return netted, own_out
-
-
-def _least_transfer(rm, pairs: pd.DataFrame) -> np.ndarray:
-    """Homes a relation must carry: min_transfer, or all of the origin's tradeable task if less."""
-    total = rm.tasks[rm.tasks["type"].isin(TRADEABLE)].groupby("origin")["homes"].sum()
-    return np.minimum(rm.case.scenario.allocation.min_transfer, pairs["origin"].map(total).to_numpy(float))

@@ -232,20 +232,20 @@ class PyomoSolver:
             if serial in pm.extra:
                 del pm.extra[serial]
         self._built = self._built[:keep]
+        bound = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
         for k in range(keep, len(self._extra)):
             i = self._base_rows + k
             lo, hi = self.A.indptr[i], self.A.indptr[i + 1]
             if lo < hi and (np.isfinite(self.row_lower[i]) or np.isfinite(self.row_upper[i])):
                 expr = LinearExpression(constant=0.0, linear_coefs=self.A.data[lo:hi].tolist(),
                                         linear_vars=[pm.x[int(j)] for j in self.A.indices[lo:hi]])
-                bound = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
                 pm.extra[self._extra[k]] = (bound(self.row_lower[i]), expr, bound(self.row_upper[i]))
             self._built.append((self._extra[k], self._extra[k] in pm.extra))
         lower, upper, integer = self._state
         for j in np.flatnonzero((lower != self.lower) | (upper != self.upper) | (integer != self.integer)):
             v = pm.x[int(j)]
-            v.setlb(float(self.lower[j]) if np.isfinite(self.lower[j]) else None)
-            v.setub(float(self.upper[j]) if np.isfinite(self.upper[j]) else None)
+            v.setlb(bound(self.lower[j]))
+            v.setub(bound(self.upper[j]))
             v.domain = pe.Integers if self.integer[j] else pe.Reals
         self._state = (self.lower.copy(), self.upper.copy(), self.integer.copy())
         if hasattr(pm, "dual"):  # row duals: asked of an LP only
