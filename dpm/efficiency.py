@@ -24,7 +24,7 @@ For ``balanced`` and ``cost`` step 4-5 are that stage's objective instead.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ import pandas as pd
 from dpm.model.allocation import RegionModel, build_region_model
 from dpm.model.formulation import unfilled_limit
 from dpm.model.solidarity import Roles, role_rows
-from dpm.solidarity import solidarity_roles, transport_split
+from dpm.solidarity import participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver
@@ -70,26 +70,32 @@ def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
 
 
 def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
-                verbose: bool = False) -> np.ndarray | None:
-    """Totals that keep the roles and leave at most ``limit`` unfilled (the first point of the
-    aggregate model HiGHS finds), or None if the roles cannot be kept within the limit: then
-    every pair stays allowed."""
+                verbose: bool = False, guided: bool = False) -> np.ndarray | None:
+    """Totals that keep the roles (:func:`role_rows`) and leave at most ``limit`` unfilled, or
+    None if none is found: the first point of the aggregate model HiGHS finds; ``guided``: the
+    first it finds while it minimises the unfilled opgave (measured: with the participants'
+    roles on the synthetic 40-corporation region HiGHS finds no point in 10 s without an
+    objective, and one in 0.6 s with it)."""
     stages = agg.stages()
     solver = make_solver(agg.model, opts, verbose=verbose)
     fix_optimum(solver, stages[0], stages[0].cost, x_agg, opts["stage_tolerance"])
     _limit_row(solver, stages[1].cost, limit)
     role_rows(agg, roles).add_to(solver)
-    # given[c,k,t] >= A - completed - unfilled: the homes of c's own tasks done by others
-    solver.set_objective(np.zeros(agg.model.n_cols))  # the first point found will do
+    if guided:  # every point is within the limit, so within this gap of the bound: the first stops it
+        solver.set_objective(stages[1].cost, abs_gap=max(1.0, limit))
+    else:
+        solver.set_objective(np.zeros(agg.model.n_cols))  # the first point found will do
     out = solver.solve()
     return agg.model.solution(out.x).x if out.has_solution else None
 
 
-def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict) -> np.ndarray | None:
-    """A full point of ``rm``: the totals of ``x_totals`` split by the transportation problem;
-    None when they do not split over ``rm``'s pairs (HiGHS then looks for its own start)."""
+def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict,
+           time_limit_s: float | None = None) -> np.ndarray | None:
+    """A full point of ``rm``: the totals of ``x_totals`` split by the transportation problem
+    (each of its stages up to ``time_limit_s``, default the stage's); None when they do not
+    split over ``rm``'s pairs (HiGHS then looks for its own start)."""
     try:
-        return transport_split(rm, rm.lift(agg, x_totals), opts).point(rm)
+        return transport_split(rm, rm.lift(agg, x_totals), opts, time_limit_s).point(rm)
     except RuntimeError:
         return None
 
@@ -218,6 +224,9 @@ DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
 # region (56 pairs) in 0.4-4.8 s, but stops at its limit with 120 pairs (two linked regions)
 # and more (synthetic 20 and 40 corporations); there the dive and the roles' bound remain
 RELATIONS_BOUND_PAIRS = 100
+PARTICIPATION_SHARE = 0.3  # the participation bound: up to this share of the efficiency time limit
+NARROW_SHARE = 0.3  # relations_bound on the participants' pairs: this share of it
+CHOICE_SHARE = 0.5  # the participants are chosen within this share of the unfilled slack (room for whole homes)
 
 
 def whole_totals(solver: HighsSolver, rm: RegionModel) -> None:
@@ -240,13 +249,15 @@ def _fix_relations(solver: HighsSolver, rm: RegionModel, x: np.ndarray) -> None:
 
 
 def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles: Roles, restricted: bool,
-                      agg: RegionModel, x_agg: np.ndarray, hint: Plan | None, opts: dict):
+                      agg: RegionModel, x_agg: np.ndarray, limit: float, choice_limit: float, hint: Plan | None,
+                      opts: dict):
     """Stage ``transfers`` (MODEL.md 5; docs/model.md, the efficiency stage, step 4): the plan on
     the fewest relations found, reported against the best bound. First :func:`relations_bound`
     on every pair (up to :data:`RELATIONS_BOUND_PAIRS`), with the hint's plan as a start; if that
-    does not prove a plan, the :func:`dive`; if neither found one, the relations MIP on every
-    pair for half the stage's time. Returns the model the plan is a point of (``rm`` or the
-    model on every pair), its solver, the plan, whether its pairs are restricted, the report."""
+    does not prove a plan, the participation bound (:func:`participants`) and a search on the
+    pairs of its givers and takers (:func:`_narrow_plan`); then the :func:`dive`; if none found
+    a plan, the relations MIP on every pair for half the stage's time. Returns the model the
+    plan is a point of, its solver, the plan, whether its pairs are restricted, the report."""
     clock = time.perf_counter()
     tol = opts["stage_tolerance"]
     wide = build_region_model(case, regions, roles=roles) if restricted else rm
@@ -254,17 +265,29 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     bound, found = float(roles.bound), None
     if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
         bound, found = relations_bound(wide, solver_for, carried, roles, opts)
-    plans = [(wide, p) for p in (found, carried) if p is not None]
-    if not plans or min(_relations(wide, p) for _, p in plans) > bound:  # not proven yet: the dive too
+    plans = [(wide, p, False) for p in (found, carried) if p is not None]
+
+    def proven() -> bool:
+        return bool(plans) and min(_relations(m, p) for m, p, _ in plans) <= bound
+
+    narrowed = []
+    if not proven() and len(wide.pairs) > RELATIONS_BOUND_PAIRS:  # (below, relations_bound's bound is as strong)
+        part = participants(agg, _continuity_fix(agg.stages()[0], x_agg, tol), limit, x_agg, roles, opts,
+                            PARTICIPATION_SHARE * float(opts["time_limit_s"]), choice_limit)
+        bound = max(bound, float(part.bound))
+        narrowed = _narrow_plan(case, regions, rm, solver_for, roles, part, agg, x_agg, limit, opts) if not proven() else []
+        plans += narrowed
+    if not proven() and not narrowed:  # (measured: on the participants' pairs fewer relations than the dive)
         dived = dive(rm, solver_for, roles, opts)
-        plans += [(rm, dived)] if dived is not None else []
+        plans += [(rm, dived, restricted)] if dived is not None else []
     if plans:
-        model, x = min(plans, key=lambda mp: _relations(*mp))  # the first of the fewest
+        model, x, restricted_to = min(plans, key=lambda mp: _relations(mp[0], mp[1]))  # the first of the fewest
         status = "time_limit"  # honest_status says optimal when the bound proves it
     else:  # no plan yet: the relations stage on the full model, every pair
-        model, status = wide, None
+        model, status, restricted_to = wide, None, False
     if model is not rm:
-        rm, solver, restricted = model, solver_for(model), False  # (the dive's model is rm)
+        rm, solver = model, solver_for(model)
+    restricted = restricted_to
     if status is None:  # (half the stage's time: the dive has used up to the other half)
         fallback = rm.stage("transfers")
         fallback.time_limit_s = 0.5 * float(opts["time_limit_s"])
@@ -274,6 +297,30 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     value = float(_relations(rm, x))
     status, gap = honest_status(status, value, bound, True)
     return rm, solver, x, restricted, StageReport("transfers", status, value, bound, gap, time.perf_counter() - clock)
+
+
+def _narrow_plan(case, regions, rm: RegionModel, solver_for, roles: Roles, part, agg: RegionModel,
+                 x_agg: np.ndarray, limit: float, opts: dict) -> list:
+    """A plan whose relations run only from the givers to the takers of the participation
+    bound (``part``): few corporations take part, so few relations are needed. On that model
+    (when it has fewer pairs than ``rm``): :func:`relations_bound` (up to
+    :data:`RELATIONS_BOUND_PAIRS` pairs; its bound holds for those pairs only and is not used);
+    on more pairs (where even its LP takes seconds), the transportation split of whole totals
+    in which only those givers give and those takers take (:func:`role_totals`). Returns
+    [(model, plan, True)] or []."""
+    if not (part.givers and part.takers):
+        return []
+    narrow_roles = replace(roles, may_give=part.givers, may_take=part.takers)
+    narrow = build_region_model(case, regions, roles=narrow_roles, restrict=True)
+    if not len(narrow.pairs) or len(narrow.pairs) >= len(rm.pairs):
+        return []
+    x = None
+    if len(narrow.pairs) <= RELATIONS_BOUND_PAIRS:
+        _, x = relations_bound(narrow, solver_for, None, roles, opts, share=NARROW_SHARE)
+    if x is None:
+        totals = role_totals(agg, x_agg, narrow_roles, limit, opts, guided=True)
+        x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
+    return [(narrow, x, True)] if x is not None else []
 
 
 def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float, slack: float,
@@ -318,7 +365,8 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         if on_stage is not None:
             on_stage("transfers")
         rm, solver, x, restricted, report = _fewest_relations(case, regions, rm, solver, solver_for, roles, restricted,
-                                                              agg, x_agg, hint, opts)
+                                                              agg, x_agg, limit, optimum + CHOICE_SHARE * slack,
+                                                              hint, opts)
         reports.append(report)
         full = rm.stages()
         transfers, moved = (next(s for s in full if s.name == n) for n in ("transfers", "homes_moved"))

@@ -5,15 +5,17 @@ corporations must give or take (:func:`solidarity_roles`) and the task split of 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from dpm.model.linear import INF
-from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles, Split, SplitProblem, own_balance, role_probe
+from dpm.model.formulation import unfilled_limit
+from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Participation, Roles, Split, SplitProblem, own_balance, role_probe
 from dpm.solvers.backends import make_solver
 from dpm.solvers.errors import NoSolution
-from dpm.solvers.lexicographic import Stage, solve_lexicographic
+from dpm.solvers.lexicographic import TRUSTED, Stage, solve_lexicographic
 
 
 def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
@@ -36,6 +38,57 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
             if value > limit + 1e-6 * max(1.0, limit):
                 found.append(cid)
     return Roles(tuple(give), tuple(take), time.perf_counter() - start)
+
+
+@dataclass
+class Participants:
+    """The fewest givers and takers of any plan within the unfilled limit, as far as found."""
+
+    bound: int  # the least max(#givers, #takers): a lower bound on the relations of every plan
+    givers: tuple[str, ...]  # of the best participation found (None-free; empty if none found)
+    takers: tuple[str, ...]
+    status: str
+    seconds: float
+
+
+def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, opts: dict,
+                 time_limit_s: float, choice_limit: float | None = None) -> Participants:
+    """The participation bound (:class:`dpm.model.solidarity.Participation`): the aggregate
+    model ``agg`` with homes continuous and ``fix_rows(solver)`` holding the earlier stages,
+    at most ``limit`` unfilled, the fewest of max(#givers, #takers), started from ``x_agg``.
+    Up to ``time_limit_s``; stopped there, the bound is HiGHS's dual bound (never below the
+    roles' bound). The givers and takers returned are those of the best point found within
+    ``choice_limit`` (a second solve, as long again; default ``limit``): homes are continuous
+    here, and the whole homes of a plan need some room below the limit."""
+    start = time.perf_counter()
+    lm = agg.model
+    solver = make_solver(lm, {**opts, "time_limit_s": time_limit_s})
+    fix_rows(solver)
+    cost = agg.stages()[1].cost
+    unfilled_limit(cost, limit).add_to(solver)
+    part = Participation.of(agg, lm.n_cols)
+    solver.add_columns(*part.bounds())
+    part.rows.add_to(solver)
+    solver.set_integrality(np.arange(lm.n_cols), False)  # homes continuous: a relaxation, so still a bound
+    solver.set_integrality(part.integer, True)
+    solver.set_objective(part.cost(solver.n_cols), abs_gap=1.0 / part.n_columns)
+    solver.set_start(np.concatenate([x_agg, part.start(agg, x_agg)]))
+    out = solver.solve()
+    bound = roles.bound
+    if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
+        bound = max(bound, part.bound(out.bound))
+    if choice_limit is not None and not (out.has_solution and float(cost @ out.x[:lm.n_cols]) <= choice_limit):
+        unfilled_limit(cost, choice_limit).add_to(solver)
+        if out.has_solution:  # the same givers and takers within the choice limit? (an LP: milliseconds)
+            chosen = np.round(out.x[part.integer])
+            solver.fix_columns(part.integer, chosen)
+            again = solver.solve()
+            solver.set_bounds(part.integer, np.zeros(len(chosen)), np.ones(len(chosen)))
+        if not out.has_solution or not again.has_solution:
+            again = solver.solve()
+        out = again
+    givers, takers = part.read(out.x) if out.has_solution else ((), ())
+    return Participants(bound, givers, takers, out.status, time.perf_counter() - start)
 
 
 def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = None,

@@ -48,6 +48,10 @@ class Roles:
     must_give: tuple[str, ...] = ()
     must_take: tuple[str, ...] = ()
     seconds: float = 0.0
+    # who may give and who may take, instead of "anyone but a must-take / must-give one"
+    # (None): e.g. the givers and takers of the participation bound (:class:`Participation`)
+    may_give: tuple[str, ...] | None = None
+    may_take: tuple[str, ...] | None = None
 
     @property
     def bound(self) -> int:
@@ -57,18 +61,54 @@ class Roles:
 
     def allows(self, pairs: pd.DataFrame) -> np.ndarray:
         """Pairs (origin, executor) that can matter: the origin need not take, the executor need not
-        give. (A corporation that must do both, e.g. give nieuwbouw and take flex, stays free.)"""
+        give (a corporation that must do both, e.g. give nieuwbouw and take flex, stays free);
+        where ``may_give`` and ``may_take`` are set, they say instead who may give and take."""
         both = set(self.must_give) & set(self.must_take)
         only_take = [c for c in self.must_take if c not in both]
         only_give = [c for c in self.must_give if c not in both]
-        return (~pairs["origin"].isin(only_take) & ~pairs["executor"].isin(only_give)).to_numpy()
+        give = pairs["origin"].isin(self.may_give) if self.may_give is not None else ~pairs["origin"].isin(only_take)
+        take = pairs["executor"].isin(self.may_take) if self.may_take is not None else ~pairs["executor"].isin(only_give)
+        return (give & take).to_numpy()
 
 
-def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The terms of ``completed[c,k,t] + unfilled[c,k,t]`` per corporation, tradeable type and
-    policy year of the aggregate model ``agg``, against ``A[c,k,t]`` (its own task): a row
-    ``<= A`` says c takes nothing there, ``>= A`` that it hands nothing away.
-    Returns (index, row, col, coef, A)."""
+@dataclass
+class Balance:
+    """``completed[c,k,t] + unfilled[c,k,t]`` per corporation, tradeable type and policy year
+    of an aggregate model, against ``A[c,k,t]`` (c's own task), in two readings: ``give``
+    counts what c completes in its own region (``>= A``: c hands nothing away), ``take`` adds
+    what it completes in other regions, weighted above any task (``<= A``: c takes nothing,
+    there or at home). They differ only where c also works in other regions (a werkgebied,
+    ``serve`` columns): homes it completes there never fill its own task. Terms are COO
+    (row, col, coef) over ``index``."""
+
+    index: pd.MultiIndex
+    A: np.ndarray
+    give: tuple[np.ndarray, np.ndarray, np.ndarray]
+    take: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def same(self) -> bool:
+        return self.give is self.take
+
+    def value(self, side: str, x: np.ndarray) -> np.ndarray:
+        row, col, coef = getattr(self, side)
+        return np.bincount(row, weights=coef * x[col], minlength=len(self.index))
+
+    def rows(self, name: str, give_lower: np.ndarray, take_upper: np.ndarray) -> RowGroup:
+        """The row group ``name``: give-balance >= ``give_lower`` and take-balance <=
+        ``take_upper`` (one row per cell where the two readings are the same)."""
+        n = len(self.index)
+        if self.same:
+            return RowGroup.of(name, self.index, [self.give], give_lower, take_upper)
+        labels = pd.MultiIndex.from_tuples([("give", *i) for i in self.index] + [("take", *i) for i in self.index],
+                                           names=["side", *self.index.names])
+        row, col, coef = self.take
+        return RowGroup.of(name, labels, [self.give, (row + n, col, coef)],
+                           np.concatenate([give_lower, np.full(n, -INF)]), np.concatenate([np.full(n, INF), take_upper]))
+
+
+def own_balance(agg) -> Balance:
+    """The :class:`Balance` of the aggregate model ``agg``."""
     proj, lm = agg.projection, agg.model
     lay = proj.layout
     C, P = len(proj.ids), lay.policy_years
@@ -83,16 +123,35 @@ def own_balance(agg) -> tuple[pd.MultiIndex, np.ndarray, np.ndarray, np.ndarray,
     np.add.at(A, task_row, tasks["homes"].to_numpy(float))
     u_ids = lm.variables["unfilled"].ids[tasks["task"].to_numpy()]
     row = np.concatenate([np.arange(len(index)), task_row])
-    col = np.concatenate([z_col, u_ids])
-    return index, row, col, np.ones(len(row)), A
+    take = (row, np.concatenate([z_col, u_ids]), np.ones(len(row)))
+    if "serve" not in lm.variables:
+        return Balance(index, A, take, take)
+    serve = lm.variables["serve"]  # what each executor completes per region, type and year
+    own_region = proj.corporations["region"].reindex(index.get_level_values("corporation_id")).to_numpy()
+    s_pos = serve.index.get_indexer(pd.MultiIndex.from_arrays(
+        [index.get_level_values("corporation_id"), own_region, index.get_level_values("type"), index.get_level_values("t")]))
+    has = s_pos >= 0  # (no serve column: no opgave of that type and year in c's region, so A = 0)
+    give_row = np.concatenate([np.flatnonzero(has), task_row])
+    give = (give_row, np.concatenate([serve.ids[s_pos[has]], u_ids]), np.ones(len(give_row)))
+    # take: what c completes in other regions weighs more than any task, so that "<= A" also
+    # says it completes nothing there (the serve columns are whole homes)
+    heavy = A.max() + 1.0
+    other = np.setdiff1d(np.arange(len(serve)), s_pos[has])
+    lab = serve.index[other]
+    o_row = index.get_indexer(pd.MultiIndex.from_arrays(
+        [lab.get_level_values("executor"), lab.get_level_values("type"), lab.get_level_values("t")]))
+    take = (np.concatenate([give_row, o_row]), np.concatenate([give[1], serve.ids[other]]),
+            np.concatenate([give[2], np.full(len(other), heavy)]))
+    return Balance(index, A, give, take)
 
 
-def role_probe(balance, cid: str, sense: str) -> RowGroup:
+def role_probe(balance: Balance, cid: str, sense: str) -> RowGroup:
     """The probe of :func:`dpm.solidarity.solidarity_roles`: corporation ``cid`` takes nothing
     (``sense = "take"``: completed + unfilled <= A, per tradeable type and year) or gives nothing
-    (``"give"``: >= A), as the row group ``<cid>_<sense>s_nothing``; ``balance`` is
-    :func:`own_balance` of the aggregate model."""
-    index, row, col, coef, A = balance
+    (``"give"``: completed in its own region + unfilled >= A), as the row group
+    ``<cid>_<sense>s_nothing``; ``balance`` is :func:`own_balance` of the aggregate model."""
+    index, A = balance.index, balance.A
+    row, col, coef = getattr(balance, sense)
     mine = np.flatnonzero(index.get_level_values("corporation_id") == cid)
     pos = np.full(len(index), -1)
     pos[mine] = np.arange(len(mine))
@@ -105,13 +164,102 @@ def role_probe(balance, cid: str, sense: str) -> RowGroup:
 def role_rows(agg, roles: Roles) -> RowGroup:
     """``roles_kept``, per corporation, tradeable type and year of the aggregate model: a
     must-take corporation hands nothing away (``completed + unfilled >= A``), a must-give one
-    takes nothing (``<= A``)."""
-    index, row, col, coef, A = own_balance(agg)
-    corp = index.get_level_values("corporation_id")
+    takes nothing (``<= A``); where ``roles.may_give`` and ``roles.may_take`` are set, they say
+    instead who may give and who may take (any other corporation neither gives nor takes)."""
+    balance = own_balance(agg)
+    corp = balance.index.get_level_values("corporation_id")
     both = set(roles.must_give) & set(roles.must_take)
-    lower = np.where(corp.isin(roles.must_take) & ~corp.isin(both), A, -INF)
-    upper = np.where(corp.isin(roles.must_give) & ~corp.isin(both), A, INF)
-    return RowGroup.of("roles_kept", index, [(row, col, coef)], lower, upper)
+    may_give = corp.isin(roles.may_give) if roles.may_give is not None else ~corp.isin(roles.must_take) | corp.isin(both)
+    may_take = corp.isin(roles.may_take) if roles.may_take is not None else ~corp.isin(roles.must_give) | corp.isin(both)
+    return balance.rows("roles_kept", np.where(may_give, -INF, balance.A), np.where(may_take, INF, balance.A))
+
+
+@dataclass
+class Participation:
+    """Who gives and who takes at all (MODEL.md 5, stage 3; docs/model.md, the participation
+    bound): per corporation a binary ``gives`` (1 if, in some tradeable type and year, it
+    completes fewer homes than its own task less its unfilled homes: others do some of its
+    task) and ``takes`` (1 if it completes more: it does others' tasks), and ``most_roles``
+    at least the number of each. Every giver is the origin of at least one relation and every
+    taker the executor of one, so ``most_roles`` at its least, over every plan within the
+    unfilled limit, bounds the relations from below; with homes continuous (a relaxation) it
+    is still a bound. It generalises :attr:`Roles.bound`, where givers and takers are those
+    forced in every plan.
+
+    Columns (from ``first`` on): gives[c], takes[c], most_roles. Rows on the aggregate model
+    ``agg`` (:class:`Balance`): ``gives_link``: completed in its own region + unfilled + A
+    gives[c] >= A, per corporation, type and year; ``takes_link``: completed + unfilled -
+    M takes[c] <= A, with M
+    the component's whole task of that type and year (no corporation completes more), times
+    the heaviest weight of the take reading;
+    ``most_roles``: most_roles >= sum gives, most_roles >= sum takes."""
+
+    corporations: pd.Index
+    first: int
+    rows: RowGroup
+
+    @classmethod
+    def of(cls, agg, first: int) -> "Participation":
+        balance = own_balance(agg)
+        index, A = balance.index, balance.A
+        corp = pd.Index(agg.projection.ids, name="corporation_id")
+        C, R = len(corp), len(index)
+        c_of = corp.get_indexer(index.get_level_values("corporation_id"))
+        kt = pd.MultiIndex.from_arrays([index.get_level_values("type"), index.get_level_values("t")])
+        whole = pd.Series(A, index=kt).groupby(level=[0, 1]).sum().reindex(kt).to_numpy()
+        whole = whole * balance.take[2].max()  # (the take reading weighs homes in other regions more)
+        gives, takes, most = first + np.arange(C), first + C + np.arange(C), first + 2 * C
+        cells = np.arange(R)
+        (g_row, g_col, g_coef), (t_row, t_col, t_coef) = balance.give, balance.take
+        terms = [(g_row, g_col, g_coef), (cells, gives[c_of], A),  # gives_link
+                 (R + t_row, t_col, t_coef), (R + cells, takes[c_of], -whole),  # takes_link
+                 (np.array([2 * R, 2 * R + 1]), np.array([most, most]), np.ones(2)),  # most_roles
+                 (np.full(C, 2 * R), gives, -np.ones(C)), (np.full(C, 2 * R + 1), takes, -np.ones(C))]
+        labels = pd.MultiIndex.from_tuples(
+            [("gives_link", *i) for i in index] + [("takes_link", *i) for i in index]
+            + [("most_roles", "gives", "", 0), ("most_roles", "takes", "", 0)], names=["row", *index.names])
+        lower = np.concatenate([A, np.full(R, -INF), np.zeros(2)])
+        upper = np.concatenate([np.full(R, INF), A, np.full(2, INF)])
+        return cls(corp, first, RowGroup.of("participation", labels, terms, lower, upper))
+
+    @property
+    def n_columns(self) -> int:
+        return 2 * len(self.corporations) + 1
+
+    @property
+    def integer(self) -> np.ndarray:
+        """The ids of gives and takes (most_roles is integer at any integer point of them)."""
+        return self.first + np.arange(2 * len(self.corporations))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        C = len(self.corporations)
+        return np.zeros(self.n_columns), np.concatenate([np.ones(2 * C), [INF]])
+
+    def cost(self, n_cols: int) -> np.ndarray:
+        """most_roles, then (a tie-break below one) the fewest givers and takers together."""
+        cost = np.zeros(n_cols)
+        cost[self.first + 2 * len(self.corporations)] = 1.0
+        cost[self.integer] = 1.0 / (self.n_columns)
+        return cost
+
+    def bound(self, objective_bound: float) -> int:
+        """The least most_roles that a bound on :meth:`cost` proves (the tie-break is below one)."""
+        return int(np.ceil(objective_bound - (self.n_columns - 1) / self.n_columns - 1e-9))
+
+    def start(self, agg, x: np.ndarray) -> np.ndarray:
+        """The columns' values at the aggregate point ``x`` (who gives and takes there)."""
+        balance = own_balance(agg)
+        c_of = self.corporations.get_indexer(balance.index.get_level_values("corporation_id"))
+        C = len(self.corporations)
+        gives = np.bincount(c_of, weights=(balance.A - balance.value("give", x) > 1e-6), minlength=C) > 0
+        takes = np.bincount(c_of, weights=(balance.value("take", x) - balance.A > 1e-6), minlength=C) > 0
+        return np.concatenate([gives, takes, [max(gives.sum(), takes.sum())]]).astype(float)
+
+    def read(self, x: np.ndarray) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(givers, takers) of a solution ``x`` (over the old and new columns)."""
+        C = len(self.corporations)
+        on = np.round(x[self.first:self.first + 2 * C]) > 0.5
+        return tuple(self.corporations[on[:C]]), tuple(self.corporations[on[C:]])
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""Who gives and who takes (MODEL.md 5, stage 3; docs/model.md, the participation bound).
+
+Facts: the participation bound never exceeds the fewest relations found by brute force; homes
+a corporation completes in another region never fill its own task (who gives, who takes);
+the aggregate model with "only these give, only those take" (``role_rows``) has the same
+unfilled optimum as the full model built on just the pairs from those givers to those
+takers; and the participants of two linked regions have a plan on their pairs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bruteforce import INSTANCES, brute_force, instance
+from conftest import write_case
+
+from dpm.efficiency import _continuity_fix, unfilled_slack
+from dpm.model.allocation import build_region_model
+from dpm.model.case import load_case
+from dpm.model.solidarity import Participation, Roles, own_balance, role_rows
+from dpm.solidarity import participants, solidarity_roles
+from dpm.solvers.backends import make_solver
+from dpm.solvers.lexicographic import fix_optimum, solve_lexicographic
+
+
+def _stages_1_2(case, regions):
+    opts = {**case.scenario.solver.options(), "threads": 1}
+    agg = build_region_model(case, regions, aggregate=True)
+    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(),
+                                opts["stage_tolerance"], opts["homes_gap"])
+    return agg, first, opts
+
+
+@pytest.mark.parametrize("name", list(INSTANCES))
+def test_participation_bound_never_exceeds_the_fewest_relations(tmp_path, name):
+    case = instance(tmp_path, *INSTANCES[name])
+    agg, first, opts = _stages_1_2(case, ("R",))
+    optimum = first.stages[1].objective
+    limit = optimum + unfilled_slack(case.scenario, optimum)
+    fix = _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"])
+    roles = solidarity_roles(agg, fix, limit, opts)
+    part = participants(agg, fix, limit, first.x, roles, opts, time_limit_s=10.0)
+    best = brute_force(case)
+    assert roles.bound <= part.bound <= best["transfers"]
+    if best["transfers"] > 0:  # a plan with transfers has givers and takers, and the bound sees them
+        assert part.bound >= 1 and part.givers and part.takers
+
+
+def _linked_case(tmp_path):
+    """R1: A with 24 nieuwbouw homes; R2: C (werkgebied R1) with 3 nieuwbouw homes of its own,
+    and D. C may do A's homes in R1, D may do C's in R2."""
+    corps = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
+             {"corporation_id": "C", "region": "R2", "debt_eur": 7.0e6, "werkgebied": "R1"},
+             {"corporation_id": "D", "region": "R2", "debt_eur": 6.0e6}]
+    opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 12} for y in (2026, 2027)]
+    opgave += [{"region": "R2", "corporation_id": "C", "type": "nieuwbouw", "year": 2026, "homes": 3}]
+    scenario = ("base_year = 2025\n[horizon]\npolicy_years = 2\nhorizon_years = 4\n[allocation]\nmin_transfer = 1\n"
+                "unfilled_tolerance = 0\n[solver]\nhomes_gap = 0\nmip_rel_gap = 0\n")
+    return load_case(write_case(tmp_path / "linked", corps, opgave, scenario))
+
+
+def test_homes_completed_in_another_region_never_fill_a_corporations_own_task(tmp_path):
+    """C completes 3 of A's homes in R1 and D completes C's 3 in R2 (year 1): C gives (its own
+    region's completions fall short of its task) and takes; D takes; A gives. Counting all of
+    C's completions against its own task would say C gives nothing."""
+    case = _linked_case(tmp_path)
+    agg = build_region_model(case, ("R1", "R2"), aggregate=True)
+    lm, lay = agg.model, agg.projection.layout
+    x = np.zeros(lm.n_cols)
+    serve, z = lm.variables["serve"], lm.variables["decision"]
+    slot = lay.start("build:nieuwbouw")  # year 1
+    for executor, region in (("C", "R1"), ("D", "R2")):
+        x[serve.at([(executor, region, "nieuwbouw", 1)])] = 3
+        x[z.at([(executor, slot)])] = 3
+    a_unfilled = agg.tasks.index[(agg.tasks["origin"] == "A")]
+    x[lm.variables["unfilled"].ids[a_unfilled]] = agg.tasks.loc[a_unfilled, "homes"].to_numpy(float)
+    x[lm.variables["unfilled"].ids[a_unfilled[0]]] -= 3  # A's first task: 3 homes done (by C)
+    part = Participation.of(agg, lm.n_cols)
+    givers, takers = part.read(np.concatenate([x, part.start(agg, x)]))
+    assert set(givers) == {"A", "C"} and set(takers) == {"C", "D"}
+    balance = own_balance(agg)
+    cell = balance.index.get_loc(("C", "nieuwbouw", 1))
+    assert balance.value("give", x)[cell] == 0 < balance.A[cell] == 3
+    assert balance.value("take", x)[cell] > balance.A[cell]
+
+
+def _least_unfilled(model, opts, extra=None):
+    solver = make_solver(model.model, opts)
+    st = model.stages()
+    first = solve_lexicographic(solver, st[:1], model.start(), opts["stage_tolerance"], 0)
+    fix_optimum(solver, st[0], st[0].cost, first.x, opts["stage_tolerance"])
+    if extra is not None:
+        extra.add_to(solver)
+    solver.set_objective(st[1].cost)
+    out = solver.solve()
+    assert out.status == "optimal"
+    return out.objective
+
+
+@pytest.mark.parametrize("givers, takers", [(("A",), ("C", "D")), (("A", "C"), ("C", "D")), (("A",), ("C",)),
+                                            ((), ()), (("C",), ("D",))])
+def test_only_these_give_and_those_take_is_the_same_in_both_models(tmp_path, givers, takers):
+    """The aggregate model with ``role_rows`` (only ``givers`` give, only ``takers`` take) and the
+    full model on the pairs from ``givers`` to ``takers`` leave the same least unfilled opgave.
+    With C working in R1 for A, C's own flex homes are not filled by those homes: when C may
+    not give, D cannot do them."""
+    case = _linked_case(tmp_path)
+    regions = ("R1", "R2")
+    roles = Roles(may_give=givers, may_take=takers)
+    opts = {**case.scenario.solver.options(), "threads": 1}
+    agg = build_region_model(case, regions, aggregate=True)
+    full = build_region_model(case, regions, roles=roles, restrict=True)
+    assert set(full.pairs["origin"]) <= set(givers) and set(full.pairs["executor"]) <= set(takers)
+    assert _least_unfilled(agg, opts, role_rows(agg, roles)) == pytest.approx(_least_unfilled(full, opts), abs=1e-6)
+
+
+def test_participants_of_linked_regions_give_a_plan_on_their_pairs(tmp_path):
+    """The givers and takers of the participation bound, on two linked regions: the model on
+    just their pairs has a plan within the unfilled limit."""
+    case = _linked_case(tmp_path)
+    regions = ("R1", "R2")
+    agg, first, opts = _stages_1_2(case, regions)
+    optimum = first.stages[1].objective
+    limit = optimum + unfilled_slack(case.scenario, optimum)
+    fix = _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"])
+    roles = solidarity_roles(agg, fix, limit, opts)
+    part = participants(agg, fix, limit, first.x, roles, opts, time_limit_s=10.0)
+    assert part.givers and part.takers
+    narrow = build_region_model(case, regions, roles=Roles(may_give=part.givers, may_take=part.takers), restrict=True)
+    assert _least_unfilled(narrow, opts) <= limit + 1e-6
+    assert len(narrow.pairs) >= part.bound
+    assert np.isfinite(part.bound)
