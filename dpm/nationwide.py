@@ -123,7 +123,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
                 solver.fix_columns(lm.variables[name].ids, np.zeros(len(lm.variables[name])))
             # a whole-homes plan paying close to the LP: the MIP starts from the donor's own
             # plan (paying nothing) and finds better ones quickly; a stop keeps the best
-            stages = [Stage("money paid", discounted_cost(rm, ("steun_out",), -1.0), scale=MONEY_SCALE)]
+            stages = [Stage("money paid", discounted_cost(rm, ("steun_out",), -1.0), scale=MONEY_SCALE,
+                            time_limit_s=float(case.scenario.national.donor_time_limit_s))]
     x0 = rm.start() if start_values is None else rm.with_gaps(rm.point(
         {k: v for k, v in start_values.items() if not k.startswith("steun")}))
     result = solve_lexicographic(solver, stages, x0, opts["stage_tolerance"], opts["homes_gap"])
@@ -208,6 +209,12 @@ def _map_local(jobs: list[Job], progress, workers: int | None) -> list[RegionalO
                      "nothing was written. Try fewer --workers, or run that region alone with 'dpm run'")
 
 
+def _size(job: Job) -> float:
+    """A job's opgave in homes: how long its solve may take, roughly."""
+    case, regions = job[0], job[1]
+    return float(case.opgave.loc[case.opgave["region"].isin(regions), "homes"].sum())
+
+
 def _run_pool(jobs: list[Job], group: list[int], width: int, out: list) -> tuple[list[int], bool]:
     """Run ``jobs[group]`` on a fresh pool of ``width`` processes; store results in ``out``.
     Returns the finished job numbers and whether the pool broke (a worker died)."""
@@ -216,7 +223,8 @@ def _run_pool(jobs: list[Job], group: list[int], width: int, out: list) -> tuple
 
     finished = []
     with ProcessPoolExecutor(max_workers=width) as pool:
-        futures = {pool.submit(solve_job, *jobs[i]): i for i in group}
+        # the largest regions first (their opgave in homes), so that a long solve does not start last
+        futures = {pool.submit(solve_job, *jobs[i]): i for i in sorted(group, key=lambda i: -_size(jobs[i]))}
         try:
             for future in as_completed(futures):
                 out[futures[future]] = future.result()

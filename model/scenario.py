@@ -141,6 +141,7 @@ class National(Section):
     method: str = setting(choices=("auto", "single_mip", "decomposition"))
     homes_gap: float = setting(0.0, 1e6)
     mip_rel_gap: float = setting(0.0, 1.0)
+    donor_time_limit_s: float = setting(0.0, 1e7)
 
 
 @dataclass(frozen=True)
