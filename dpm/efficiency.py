@@ -225,7 +225,7 @@ DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
 # and more (synthetic 20 and 40 corporations); there the dive and the roles' bound remain
 RELATIONS_BOUND_PAIRS = 100
 PARTICIPATION_SHARE = 0.3  # the participation bound: up to this share of the efficiency time limit
-NARROW_SHARE = 0.3  # relations_bound on the participants' pairs: this share of it
+NARROW_SHARE = 0.2  # relations_bound on the participants' pairs: this share of it
 CHOICE_SHARE = 0.5  # the participants are chosen within this share of the unfilled slack (room for whole homes)
 
 
