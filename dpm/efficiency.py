@@ -12,8 +12,11 @@ plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is va
 4. ``transfers``: fewest relations. First the relations stage with only the relations
    integer, on every pair (:func:`relations_bound`): its optimum is a lower bound for every
    whole-homes plan, and its relations are tried in whole homes; a plan that meets the
-   bound is proven. Otherwise the dive on the pairs that can matter (:func:`dive`) adds a
-   plan, and the fewest of them is reported against the bound, with its gap;
+   bound is proven. On regions with more pairs than that stage can take, the participation
+   bound (:func:`dpm.solidarity.participants`: the fewest corporations that give or take at
+   all) and a plan on the pairs from those givers to those takers (:func:`_narrow_plan`).
+   Otherwise the dive on the pairs that can matter (:func:`dive`) adds a plan, and the
+   fewest of them is reported against the bound, with its gap;
 5. ``unfilled_on_relations``: the least unfilled opgave on the chosen relations (never more
    than the limit, usually ``U*`` itself), then ``homes_moved``: fewest homes moved;
 6. the reported plan is the transportation split of the final totals: netted by

@@ -22,6 +22,16 @@ CORP = {"name": "", "region": "R", "homes": 100, "rent_per_home_eur": 8000, "ope
         "beleidswaarde_eur": 10_000_000, "guaranteed_share": 1.0, "runoff": 0.1}
 
 
+# Two linked regions (tests of a werkgebied): a short horizon, exact stages, the exact unfilled optimum
+LINKED_SCENARIO = ("base_year = 2025\n[horizon]\npolicy_years = 2\nhorizon_years = 4\n[allocation]\n"
+                   "min_transfer = {min_transfer}\nunfilled_tolerance = 0\n[solver]\nhomes_gap = 0\nmip_rel_gap = 0\n")
+
+
+def linked_case(folder: Path, corporations: list[dict], opgave: list[dict], min_transfer: int) -> Path:
+    """A case of two regions R1 and R2 (a corporation of R2 may have werkgebied R1)."""
+    return write_case(folder, corporations, opgave, LINKED_SCENARIO.format(min_transfer=min_transfer))
+
+
 def write_case(folder: Path, corporations: list[dict], opgave: list[dict], scenario: str = "base_year = 2025\n") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rows = [{**CORP, "name": c["corporation_id"], **c} for c in corporations]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from bruteforce import INSTANCES, brute_force, instance
-from conftest import write_case
+from conftest import linked_case
 
 from dpm.efficiency import _continuity_fix, unfilled_slack
 from dpm.model.allocation import build_region_model
@@ -53,9 +53,7 @@ def _linked_case(tmp_path):
              {"corporation_id": "D", "region": "R2", "debt_eur": 6.0e6}]
     opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 12} for y in (2026, 2027)]
     opgave += [{"region": "R2", "corporation_id": "C", "type": "nieuwbouw", "year": 2026, "homes": 3}]
-    scenario = ("base_year = 2025\n[horizon]\npolicy_years = 2\nhorizon_years = 4\n[allocation]\nmin_transfer = 1\n"
-                "unfilled_tolerance = 0\n[solver]\nhomes_gap = 0\nmip_rel_gap = 0\n")
-    return load_case(write_case(tmp_path / "linked", corps, opgave, scenario))
+    return load_case(linked_case(tmp_path / "linked", corps, opgave, min_transfer=1))
 
 
 def test_homes_completed_in_another_region_never_fill_a_corporations_own_task(tmp_path):

@@ -194,7 +194,7 @@ def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_pat
     """Two regions, one corporation of R2 may work in R1: stages 1-2 on the aggregate model
     (with the homes each executor completes per region) give the full model's optimum, and
     the plan needs no more relations than the full model's own lexicographic solve."""
-    from conftest import write_case
+    from conftest import linked_case
 
     from dpm.model.allocation import components
     from dpm.regional import solve_component
@@ -207,9 +207,7 @@ def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_pat
              {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
     opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 12} for y in (2026, 2027)]
     opgave += [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 6}]
-    scenario = ("base_year = 2025\n[horizon]\npolicy_years = 2\nhorizon_years = 4\n[allocation]\nmin_transfer = 2\n"
-                "unfilled_tolerance = 0\n[solver]\nhomes_gap = 0\nmip_rel_gap = 0\n")
-    case = load_case(write_case(tmp_path / "linked", corps, opgave, scenario))
+    case = load_case(linked_case(tmp_path / "linked", corps, opgave, min_transfer=2))
     assert components(case) == [("R1", "R2")]
     got = solve_component(case, ("R1", "R2"))
     rm = build_region_model(case, ("R1", "R2"))
