@@ -323,7 +323,20 @@ def _narrow_plan(case, regions, rm: RegionModel, solver_for, roles: Roles, part,
     if x is None:
         totals = role_totals(agg, x_agg, narrow_roles, limit, opts, guided=True)
         x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
+        # (the split knows min_transfer only by leaving homes unfilled, and not max_partners)
+        x = x if x is not None and _fits(narrow, x, limit) else None
     return [(narrow, x, True)] if x is not None else []
+
+
+def _fits(rm: RegionModel, x: np.ndarray, limit: float, tol: float = 1e-6) -> bool:
+    """Whether ``x`` is a point of ``rm`` (every row and bound, ``min_transfer`` and
+    ``max_partners`` among them) that leaves at most ``limit`` (weighted) homes unfilled."""
+    lm = rm.model
+    ax = lm.matrix() @ x
+    slack = tol * (1.0 + np.abs(ax))
+    rows = np.all(ax >= lm.row_lower - slack) and np.all(ax <= lm.row_upper + slack)
+    cols = np.all(x >= lm.col_lower - tol) and np.all(x <= lm.col_upper + tol)
+    return bool(rows and cols and rm.stages()[1].cost @ x <= limit + tol * max(1.0, limit))
 
 
 def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float, slack: float,

@@ -166,11 +166,13 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     with the homes each executor completes per region), then the efficiency stages on the
     pairs that can matter (:mod:`dpm.efficiency`), whose plan is netted by construction. In the
     rare case that ``min_transfer`` or ``max_partners`` rule out every plan near the aggregate
-    optimum, every stage is solved on the full model, and its plan netted the same way.
+    optimum, stages 1-2 are solved on the full model and the efficiency stages run from its
+    optimum (and if they find no plan there, the rest on the full model too, each efficiency
+    stage at its own time limit), the plan netted the same way.
     ``tradeoff``: also the curve of fewest relations against the unfilled tolerance
     (``ComponentResult.tradeoff``).
     """
-    from dpm.efficiency import plan, tradeoff_curve, unfilled_slack
+    from dpm.efficiency import _used_pairs, plan, tradeoff_curve, unfilled_slack
     from dpm.solidarity import transport_split
 
     opts = case.scenario.solver.options()
@@ -189,20 +191,34 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
         p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
     except NoSolution:  # min_transfer or max_partners rule out every plan near the aggregate optimum
         extra_warnings.append(f"{' + '.join(regions)}: min_transfer or max_partners rule out the allocation of "
-                              "the aggregate model; every stage was solved on the full model")
+                              "the aggregate model; the unfilled opgave was solved on the full model")
     else:
         rm, x, stages = p.rm, p.x, first.stages + p.stages
         extra_warnings += p.warnings
         if tradeoff:
             curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
-    if p is None:
+    if p is None:  # stages 1-2 on the full model (it knows min_transfer and max_partners), then as above
         clock = time.perf_counter()
         rm = build_region_model(case, regions)
         build_seconds += time.perf_counter() - clock
         solver = make_solver(rm.model, opts, verbose=verbose)
-        result = solve_lexicographic(solver, rm.stages(), rm.start(), tol, homes_gap, on_stage)
-        stages = result.stages
-        x = transport_split(rm, rm.model.solution(result.x).x, opts).point(rm)
+        full = rm.stages()
+        head = solve_lexicographic(solver, full[:2], rm.start(), tol, homes_gap, on_stage)
+        optimum = head.stages[1].objective
+        try:
+            p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
+        except NoSolution:  # no plan within the full model's own optimum found by the efficiency search
+            efficiency_s = case.scenario.solver.efficiency_time_limit_s
+            for stage in full[3:]:  # the efficiency stages: their own time limit
+                stage.time_limit_s = efficiency_s if stage.time_limit_s is None else stage.time_limit_s
+            result = solve_lexicographic(solver, full[2:], head.x, tol, homes_gap, on_stage)
+            stages = head.stages + result.stages
+            x = rm.model.solution(result.x).x
+            # the split on the plan's own relations: never more of them, and within max_partners
+            x = transport_split(rm, x, {**opts, "time_limit_s": efficiency_s}, pairs=_used_pairs(rm, x)).point(rm)
+        else:
+            rm, x, stages = p.rm, p.x, head.stages + p.stages
+            extra_warnings += p.warnings
     projection, allocation, shortfall, transfers = _read_back(rm, x)
     warnings = baseline_warnings(rm) + extra_warnings
     size = {**rm.model.size(), "coefficient_range": list(rm.model.ranges()["matrix"])}

@@ -28,19 +28,26 @@ VARIANTS = {  # (scenario lines, nieuwbouw factor, most relations a sensible pla
     "rent_growth_1.5%": ("[economy]\nrent_growth = 0.015\n", 1, 12),
     "nieuwbouw_x2": ("", 2, 7),
     "nieuwbouw_x2_icr_1.8": ("[norms]\nicr_min = 1.8\n", 2, 8),
+    "nieuwbouw_x2_max_partners_1": ("[allocation]\nmax_partners = 1\n", 2, 7),
 }
 
 
 # larger regions (``pytest -m slow``, about 3 minutes): benchmarks/run.py's synthetic regions of 20
 # and 40 corporations and two regions linked by a werkgebied, with the same facts asserted
-LARGE = {"synthetic_20": "20", "synthetic_40": "40", "linked": "linked"}
+# (benchmark case, scenario lines); min_transfer = 200 there once sent every stage to the full model
+LARGE = {"synthetic_20": ("20", ""), "synthetic_40": ("40", ""), "linked": ("linked", ""),
+         "synthetic_20_min_transfer_200": ("20", "[allocation]\nmin_transfer = 200\n")}
 
 
 def _variant(tmp_path, name):
     if name in LARGE:
         sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
         from run import make_case
-        return make_case(LARGE[name], tmp_path)
+        bench, lines = LARGE[name]
+        case = make_case(bench, tmp_path)
+        with open(case / "scenario.toml", "a") as f:
+            f.write("\n" + lines)
+        return case
     lines, factor, _ = VARIANTS[name]
     case = copy_default(tmp_path, name)
     if factor != 1:
@@ -92,6 +99,20 @@ def test_homes_are_conserved_per_task(variant):
     total = done.add(left, fill_value=0).reindex(opgave.index, fill_value=0)
     assert (total == opgave).all()
     assert set(done.index) | set(left.index) <= set(opgave.index)
+
+
+def test_min_transfer_and_max_partners_hold(variant):
+    """Every relation carries at least min_transfer homes (or the origin's whole tradeable task,
+    if less), and no origin has more than max_partners takers."""
+    _, case, t, _ = variant
+    a = t["allocation"]
+    moved = a[a["origin"] != a["executor"]]
+    per_pair = moved.groupby(["origin", "executor"])["homes"].sum()
+    trade = case.opgave[case.opgave["type"].isin(TRADEABLE)].groupby("corporation_id")["homes"].sum()
+    least = np.minimum(case.scenario.allocation.min_transfer, trade.reindex(per_pair.index.get_level_values("origin")))
+    assert (per_pair.to_numpy() >= least.to_numpy()).all()
+    if case.scenario.allocation.max_partners > 0:
+        assert (per_pair.groupby(level="origin").size() <= case.scenario.allocation.max_partners).all()
 
 
 def test_every_ratio_within_its_norm_or_a_reported_gap(variant):
@@ -258,3 +279,28 @@ def test_balanced_and_cost_plans_conserve_homes_without_mutual_transfers(efficie
                          right_on=["executor", "origin", "type", "year"])
     assert mutual.empty
     assert stages["efficiency"].status in ("optimal", "within_tolerance", "time_limit")
+
+
+def test_max_partners_below_the_aggregate_optimum_gives_the_full_models_answer(tmp_path):
+    """A (debt EUR 9.0 mln) needs both B and C to fill all but 2 homes; with max_partners = 1
+    the aggregate optimum is out of reach. The run warns, and its plan has the full model's
+    own lexicographic optimum: as many homes unfilled, no more relations, one partner for A."""
+    from bruteforce import OPGAVE, SCENARIO
+    from conftest import write_case
+
+    from dpm.regional import solve_component
+    from dpm.solvers.highs import HighsSolver
+    from dpm.solvers.lexicographic import solve_lexicographic
+
+    corps = [{"corporation_id": c, "debt_eur": d} for c, d in zip("ABC", (9.0e6, 8.5e6, 8.5e6))]
+    scenario = SCENARIO.format(min_transfer=1).replace("[allocation]\n", "[allocation]\nmax_partners = 1\n")
+    case = load_case(write_case(tmp_path / "mp", corps, OPGAVE, scenario))
+    got = solve_component(case, ("R",))
+    assert any("rule out the allocation of the aggregate model" in w for w in got.warnings)
+    rm = build_region_model(case, ("R",))
+    full = solve_lexicographic(HighsSolver(rm.model, case.scenario.solver.options()), rm.stages(), rm.start(), 1e-7, 0)
+    theirs = {s.name: s.objective for s in full.stages}
+    assert got.objectives["unfilled_homes"] == pytest.approx(theirs["unfilled"])
+    assert got.objectives["transfers"] <= theirs["transfers"]
+    moved = got.allocation[got.allocation["origin"] != got.allocation["executor"]]
+    assert moved.groupby("origin")["executor"].nunique().max() <= 1
