@@ -395,7 +395,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         on_stages += [rm.timing_stage()] if stages_wanted == "all" else []
         on = solve_lexicographic(solver, on_stages, x, tol, opts["homes_gap"], on_stage)
         reports += on.stages
-        x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=_used_pairs(rm, on.x)).point(rm)
+        x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=used_pairs(rm, on.x)).point(rm)
         if stages_wanted == "all":
             u = rm.model.variables["unfilled"].ids
             solver.fix_columns(u, x[u])  # the attribution just chosen: see the module doc
@@ -404,7 +404,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
             x = last.x
     x = rm.model.solution(x).x
     warnings = []
-    split = transport_split(rm, x, opts, pairs=_used_pairs(rm, x) if efficiency == "transfers" else None)
+    split = transport_split(rm, x, opts, pairs=used_pairs(rm, x) if efficiency == "transfers" else None)
     if split.unplaced_homes:
         warnings.append(f"{' + '.join(regions)}: {split.unplaced_homes} homes could not be moved in relations of at "
                         f"least min_transfer = {sc.allocation.min_transfer} homes; they stay unfilled")
@@ -424,7 +424,7 @@ def _carry(to: RegionModel, frm: RegionModel, x: np.ndarray) -> np.ndarray:
     return to.complete(out, frm.model.variables["unfilled"].series(x).to_numpy())
 
 
-def _used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:
+def used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:
     """The pairs whose relation ``x`` uses."""
     return rm.pairs[np.round(rm.model.solution(x).values["transfer"].to_numpy()) > 0.5]
 

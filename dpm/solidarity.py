@@ -45,10 +45,8 @@ class Participants:
     """The fewest givers and takers of any plan within the unfilled limit, as far as found."""
 
     bound: int  # the least max(#givers, #takers): a lower bound on the relations of every plan
-    givers: tuple[str, ...]  # of the best participation found (None-free; empty if none found)
+    givers: tuple[str, ...]  # of the best participation found (empty if none was found)
     takers: tuple[str, ...]
-    status: str
-    seconds: float
 
 
 def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, opts: dict,
@@ -60,7 +58,6 @@ def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, o
     roles' bound). The givers and takers returned are those of the best point found within
     ``choice_limit`` (a second solve, as long again; default ``limit``): homes are continuous
     here, and the whole homes of a plan need some room below the limit."""
-    start = time.perf_counter()
     lm = agg.model
     solver = make_solver(lm, {**opts, "time_limit_s": time_limit_s})
     fix_rows(solver)
@@ -72,23 +69,22 @@ def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, o
     solver.set_integrality(np.arange(lm.n_cols), False)  # homes continuous: a relaxation, so still a bound
     solver.set_integrality(part.integer, True)
     solver.set_objective(part.cost(solver.n_cols), abs_gap=1.0 / part.n_columns)
-    solver.set_start(np.concatenate([x_agg, part.start(agg, x_agg)]))
+    solver.set_start(np.concatenate([x_agg, part.start(x_agg)]))
     out = solver.solve()
     bound = roles.bound
     if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
         bound = max(bound, part.bound(out.bound))
     if choice_limit is not None and not (out.has_solution and float(cost @ out.x[:lm.n_cols]) <= choice_limit):
         unfilled_limit(cost, choice_limit).add_to(solver)
+        again = None
         if out.has_solution:  # the same givers and takers within the choice limit? (an LP: milliseconds)
             chosen = np.round(out.x[part.integer])
             solver.fix_columns(part.integer, chosen)
             again = solver.solve()
             solver.set_bounds(part.integer, np.zeros(len(chosen)), np.ones(len(chosen)))
-        if not out.has_solution or not again.has_solution:
-            again = solver.solve()
-        out = again
+        out = again if again is not None and again.has_solution else solver.solve()
     givers, takers = part.read(out.x) if out.has_solution else ((), ())
-    return Participants(bound, givers, takers, out.status, time.perf_counter() - start)
+    return Participants(bound, givers, takers)
 
 
 def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = None,

@@ -59,16 +59,21 @@ class Roles:
         in at least one relation, and a relation joins one giver and one taker."""
         return max(len(self.must_give), len(self.must_take))
 
-    def allows(self, pairs: pd.DataFrame) -> np.ndarray:
-        """Pairs (origin, executor) that can matter: the origin need not take, the executor need not
-        give (a corporation that must do both, e.g. give nieuwbouw and take flex, stays free);
-        where ``may_give`` and ``may_take`` are set, they say instead who may give and take."""
+    def permits(self, corporations) -> tuple[np.ndarray, np.ndarray]:
+        """Per corporation (any sequence of ids): whether it may give, and whether it may take.
+        A must-take corporation hands nothing away and a must-give one takes nothing (one that
+        must do both, e.g. give nieuwbouw and take flex, stays free); where ``may_give`` and
+        ``may_take`` are set, they say instead who may give and who may take."""
+        ids = pd.Index(corporations)
         both = set(self.must_give) & set(self.must_take)
-        only_take = [c for c in self.must_take if c not in both]
-        only_give = [c for c in self.must_give if c not in both]
-        give = pairs["origin"].isin(self.may_give) if self.may_give is not None else ~pairs["origin"].isin(only_take)
-        take = pairs["executor"].isin(self.may_take) if self.may_take is not None else ~pairs["executor"].isin(only_give)
-        return (give & take).to_numpy()
+        give = ids.isin(self.may_give) if self.may_give is not None else ~ids.isin(self.must_take) | ids.isin(both)
+        take = ids.isin(self.may_take) if self.may_take is not None else ~ids.isin(self.must_give) | ids.isin(both)
+        return np.asarray(give), np.asarray(take)
+
+    def allows(self, pairs: pd.DataFrame) -> np.ndarray:
+        """Pairs (origin, executor) that can matter: the origin may give, the executor may take
+        (:meth:`permits`)."""
+        return self.permits(pairs["origin"])[0] & self.permits(pairs["executor"])[1]
 
 
 @dataclass
@@ -167,10 +172,7 @@ def role_rows(agg, roles: Roles) -> RowGroup:
     takes nothing (``<= A``); where ``roles.may_give`` and ``roles.may_take`` are set, they say
     instead who may give and who may take (any other corporation neither gives nor takes)."""
     balance = own_balance(agg)
-    corp = balance.index.get_level_values("corporation_id")
-    both = set(roles.must_give) & set(roles.must_take)
-    may_give = corp.isin(roles.may_give) if roles.may_give is not None else ~corp.isin(roles.must_take) | corp.isin(both)
-    may_take = corp.isin(roles.may_take) if roles.may_take is not None else ~corp.isin(roles.must_give) | corp.isin(both)
+    may_give, may_take = roles.permits(balance.index.get_level_values("corporation_id"))
     return balance.rows("roles_kept", np.where(may_give, -INF, balance.A), np.where(may_take, INF, balance.A))
 
 
@@ -187,16 +189,15 @@ class Participation:
     forced in every plan.
 
     Columns (from ``first`` on): gives[c], takes[c], most_roles. Rows on the aggregate model
-    ``agg`` (:class:`Balance`): ``gives_link``: completed in its own region + unfilled + A
-    gives[c] >= A, per corporation, type and year; ``takes_link``: completed + unfilled -
-    M takes[c] <= A, with M
-    the component's whole task of that type and year (no corporation completes more), times
-    the heaviest weight of the take reading;
-    ``most_roles``: most_roles >= sum gives, most_roles >= sum takes."""
+    (:class:`Balance`), per corporation, type and year: ``gives_link``, completed in its own
+    region + unfilled + A gives[c] >= A; ``takes_link``, completed + unfilled - M takes[c] <= A,
+    with M the component's whole task of that type and year (no corporation completes more)
+    times the heaviest weight of the take reading; and ``most_roles`` >= sum gives, >= sum takes."""
 
     corporations: pd.Index
     first: int
     rows: RowGroup
+    balance: Balance
 
     @classmethod
     def of(cls, agg, first: int) -> "Participation":
@@ -220,7 +221,7 @@ class Participation:
             + [("most_roles", "gives", "", 0), ("most_roles", "takes", "", 0)], names=["row", *index.names])
         lower = np.concatenate([A, np.full(R, -INF), np.zeros(2)])
         upper = np.concatenate([np.full(R, INF), A, np.full(2, INF)])
-        return cls(corp, first, RowGroup.of("participation", labels, terms, lower, upper))
+        return cls(corp, first, RowGroup.of("participation", labels, terms, lower, upper), balance)
 
     @property
     def n_columns(self) -> int:
@@ -239,16 +240,16 @@ class Participation:
         """most_roles, then (a tie-break below one) the fewest givers and takers together."""
         cost = np.zeros(n_cols)
         cost[self.first + 2 * len(self.corporations)] = 1.0
-        cost[self.integer] = 1.0 / (self.n_columns)
+        cost[self.integer] = 1.0 / self.n_columns
         return cost
 
     def bound(self, objective_bound: float) -> int:
         """The least most_roles that a bound on :meth:`cost` proves (the tie-break is below one)."""
         return int(np.ceil(objective_bound - (self.n_columns - 1) / self.n_columns - 1e-9))
 
-    def start(self, agg, x: np.ndarray) -> np.ndarray:
+    def start(self, x: np.ndarray) -> np.ndarray:
         """The columns' values at the aggregate point ``x`` (who gives and takes there)."""
-        balance = own_balance(agg)
+        balance = self.balance
         c_of = self.corporations.get_indexer(balance.index.get_level_values("corporation_id"))
         C = len(self.corporations)
         gives = np.bincount(c_of, weights=(balance.A - balance.value("give", x) > 1e-6), minlength=C) > 0

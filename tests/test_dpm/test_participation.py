@@ -73,7 +73,7 @@ def test_homes_completed_in_another_region_never_fill_a_corporations_own_task(tm
     x[lm.variables["unfilled"].ids[a_unfilled]] = agg.tasks.loc[a_unfilled, "homes"].to_numpy(float)
     x[lm.variables["unfilled"].ids[a_unfilled[0]]] -= 3  # A's first task: 3 homes done (by C)
     part = Participation.of(agg, lm.n_cols)
-    givers, takers = part.read(np.concatenate([x, part.start(agg, x)]))
+    givers, takers = part.read(np.concatenate([x, part.start(x)]))
     assert set(givers) == {"A", "C"} and set(takers) == {"C", "D"}
     balance = own_balance(agg)
     cell = balance.index.get_loc(("C", "nieuwbouw", 1))
