@@ -102,6 +102,8 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     # 1. without relations: a transportation problem (its matrix is totally unimodular), so the
     #    simplex vertex is whole; it always exists, since the totals come from a feasible plan
     lm = problem.model(with_least=False)
+    if not lm.n_cols:  # no tradeable task in the region (only verduurzaming): nothing to split
+        return problem.split(lm, np.zeros(0), "optimal")
     lp = make_solver(lm, opts, relaxed=True)
     lp.fix_columns(lm.variables["relation"].ids, np.ones(len(problem.pairs)))
     lp.set_objective(lm.cost({"flow": 1.0}))

@@ -304,3 +304,18 @@ def test_max_partners_below_the_aggregate_optimum_gives_the_full_models_answer(t
     assert got.objectives["transfers"] <= theirs["transfers"]
     moved = got.allocation[got.allocation["origin"] != got.allocation["executor"]]
     assert moved.groupby("origin")["executor"].nunique().max() <= 1
+
+
+def test_a_region_without_tradeable_tasks_has_nothing_to_move(tmp_path):
+    """Only verduurzaming (no nieuwbouw, flex or sloop-nieuwbouw): no relation, every home of the
+    opgave done by its owner or reported unfilled (the task split once failed on its empty model)."""
+    case = copy_default(tmp_path)
+    opg = pd.read_csv(case / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
+    opg[opg["type"] == "verduurzaming"].to_csv(case / "opgave.csv", index=False)
+    out = tmp_path / "out"
+    assert run_cli(case, out) == 0
+    allocation, shortfall = (pd.read_csv(out / f"{n}.csv") for n in ("allocation", "shortfall"))
+    assert (allocation["origin"] == allocation["executor"]).all()
+    assert json.loads((out / "summary.json").read_text())["objectives"]["transfers"] == 0
+    verduurzaming = load_case(case).opgave["homes"].sum()
+    assert allocation["homes"].sum() + shortfall["homes"].sum() == verduurzaming
