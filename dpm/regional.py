@@ -89,10 +89,24 @@ class RunResult:
             for s in c.stages:
                 if s.status not in ("optimal", "within_tolerance"):  # a tolerance stop is what was asked for
                     gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
-                    advice = ADVICE.get(s.status)
+                    advice = stage_advice(s.name, s.status)
                     out.append(f"{' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
                                "the best solution found is reported" + (f" ({advice})" if advice else ""))
         return list(dict.fromkeys(out))
+
+
+# the setting that holds each stage's time limit (the rest: solver.time_limit_s)
+TIME_LIMIT_SETTING = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
+                      "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "efficiency_time_limit_s",
+                      "efficiency": "efficiency_time_limit_s"}
+
+
+def stage_advice(stage: str, status: str) -> str | None:
+    """What a user can do about ``stage`` ending with ``status``: a time limit names the
+    setting that holds that stage's limit."""
+    if status == "time_limit":
+        return f"raise [solver] {TIME_LIMIT_SETTING.get(stage, 'time_limit_s')}, or accept the reported MIP gap"
+    return ADVICE.get(status)
 
 
 def _describe(limit: str, row) -> str:
