@@ -271,7 +271,7 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     plans = [(wide, p, False) for p in (found, carried) if p is not None]
 
     def proven() -> bool:
-        return bool(plans) and min(_relations(m, p) for m, p, _ in plans) <= bound
+        return bool(plans) and min(relations(m, p) for m, p, _ in plans) <= bound
 
     narrowed = []
     if not proven() and len(wide.pairs) > RELATIONS_BOUND_PAIRS:  # (below, relations_bound's bound is as strong)
@@ -284,7 +284,7 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
         dived = dive(rm, solver_for, roles, opts)
         plans += [(rm, dived, restricted)] if dived is not None else []
     if plans:
-        model, x, restricted_to = min(plans, key=lambda mp: _relations(mp[0], mp[1]))  # the first of the fewest
+        model, x, restricted_to = min(plans, key=lambda mp: relations(mp[0], mp[1]))  # the first of the fewest
         status = "time_limit"  # honest_status says optimal when the bound proves it
     else:  # no plan yet: the relations stage on the full model, every pair
         model, status, restricted_to = wide, None, False
@@ -297,7 +297,7 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
         first = solve_lexicographic(solver, [fallback], _start(rm, agg, x_agg, opts), tol, opts["homes_gap"])
         x, status = first.x, first.stages[0].status
         bound = max(bound, first.stages[0].bound or 0.0)
-    value = float(_relations(rm, x))
+    value = float(relations(rm, x))
     status, gap = honest_status(status, value, bound, True)
     return rm, solver, x, restricted, StageReport("transfers", status, value, bound, gap, time.perf_counter() - clock)
 
@@ -413,7 +413,20 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     # (the split of x's totals on x's own relations never needs more relations than x: its
     # transportation start uses only those pairs, and netting and min_transfer only drop relations)
     netted = split.point(rm)
-    return Plan(rm, netted, reports, roles, restricted, limit, warnings)
+    return Plan(rm, netted, final_relations(reports, relations(rm, netted)), roles, restricted, limit, warnings)
+
+
+def final_relations(reports: list[StageReport], count: int) -> list[StageReport]:
+    """The ``transfers`` stage reported with the ``count`` relations of the final plan where
+    the later stages and the split dropped some (the plan's relations are the stage's claim),
+    against the same bound."""
+    out = []
+    for r in reports:
+        if r.name == "transfers" and r.objective is not None and count < r.objective:
+            status, gap = honest_status(r.status, float(count), r.bound, True)
+            r = replace(r, objective=float(count), status=status, mip_gap=gap)
+        out.append(r)
+    return out
 
 
 def _carry(to: RegionModel, frm: RegionModel, x: np.ndarray) -> np.ndarray:
@@ -431,7 +444,8 @@ def used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:
     return rm.pairs[np.round(rm.model.solution(x).values["transfer"].to_numpy()) > 0.5]
 
 
-def _relations(rm: RegionModel, x: np.ndarray) -> int:
+def relations(rm: RegionModel, x: np.ndarray) -> int:
+    """The relations (pairs in use) of the plan ``x``."""
     return int(np.round(rm.model.solution(x).values["transfer"].to_numpy()).sum())
 
 
@@ -462,7 +476,7 @@ def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.n
             except NoSolution as err:
                 rows.append({"region": " + ".join(regions), "tolerance_share": share, "status": f"no solution: {err}"})
                 continue
-        if hint is None or _relations(p.rm, p.x) <= _relations(hint.rm, hint.x):
+        if hint is None or relations(p.rm, p.x) <= relations(hint.rm, hint.x):
             hint = p
         t = next(s for s in p.stages if s.name == "transfers")
         u = next(s for s in p.stages if s.name == "unfilled_on_relations")

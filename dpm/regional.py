@@ -186,7 +186,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     ``tradeoff``: also the curve of fewest relations against the unfilled tolerance
     (``ComponentResult.tradeoff``).
     """
-    from dpm.efficiency import used_pairs, plan, tradeoff_curve, unfilled_slack
+    from dpm.efficiency import final_relations, plan, relations, tradeoff_curve, unfilled_slack, used_pairs
     from dpm.solidarity import transport_split
 
     opts = case.scenario.solver.options()
@@ -230,6 +230,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
             x = rm.model.solution(result.x).x
             # the split on the plan's own relations: never more of them, and within max_partners
             x = transport_split(rm, x, {**opts, "time_limit_s": efficiency_s}, pairs=used_pairs(rm, x)).point(rm)
+            stages = final_relations(stages, relations(rm, x))
         else:
             rm, x, stages = p.rm, p.x, head.stages + p.stages
             extra_warnings += p.warnings
