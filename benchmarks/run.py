@@ -5,7 +5,8 @@
     python benchmarks/run.py --tradeoff            # also time the trade-off curve (dpm run --tradeoff)
 
 Cases: ``default`` (scenarios/voorbeeldregio); its variants ``rent`` (rent_growth 1.5 %), ``x2``
-(nieuwbouw opgave x2) and ``x2icr`` (x2 and icr_min 1.8); synthetic regions of N corporations
+(nieuwbouw opgave x2), ``x2icr`` (x2 and icr_min 1.8) and ``x1.5`` (nieuwbouw x1.5: a variant
+not tuned for, where whole homes are tight); synthetic regions of N corporations
 (``5``, ``10``, ``20``, ``40``, benchmarks/synthetic.py); ``linked``: two copies of the default
 region, the second with x2 nieuwbouw, linked by one corporation's werkgebied. Each runs in a
 fresh process so its peak memory (max RSS) is its own, with the scenario's own time limits.
@@ -27,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STAGES = ("continuity", "unfilled", "unfilled_timing", "transfers", "unfilled_on_relations", "homes_moved")
-CASES = ("default", "rent", "x2", "x2icr", "5", "10", "20", "40", "linked")
+CASES = ("default", "rent", "x2", "x2icr", "x1.5", "5", "10", "20", "40", "linked")
 
 
 def make_case(name: str, folder: Path) -> Path:
@@ -45,9 +46,10 @@ def make_case(name: str, folder: Path) -> Path:
     case = Path(shutil.copytree(default, folder / name, ignore=shutil.ignore_patterns("*.md")))
     opg = pd.read_csv(case / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
     extra = {"rent": "[economy]\nrent_growth = 0.015\n", "x2icr": "[norms]\nicr_min = 1.8\n"}.get(name, "")
-    if name in ("x2", "x2icr", "linked"):
+    if name in ("x2", "x2icr", "x1.5", "linked"):
         x2 = opg.copy()
-        x2.loc[x2["type"] == "nieuwbouw", "homes"] *= 2
+        factor = 1.5 if name == "x1.5" else 2
+        x2.loc[x2["type"] == "nieuwbouw", "homes"] = (x2.loc[x2["type"] == "nieuwbouw", "homes"] * factor).round().astype(int)
         if name == "linked":  # a second region: the default with x2 nieuwbouw; V02 may work in both
             corp = pd.read_csv(case / "corporations.csv", dtype=str, keep_default_na=False)
             other = corp.assign(corporation_id="W" + corp["corporation_id"].str[1:], region="Tweede regio",
