@@ -23,7 +23,7 @@ from dpm.model.formulation import MONEY_SCALE, RegionSets
 from dpm.model.linear import INF, LinearModel
 from dpm.model.projection import LIMITS, Projection
 from dpm.model.scenario import TRADEABLE
-from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles
+from dpm.model.solidarity import BALANCED_ABS_GAP, HOMES_MOVED_REL_GAP, Roles
 from dpm.solvers.lexicographic import Extension, Stage
 
 
@@ -96,7 +96,7 @@ class RegionModel:
             cost[z.ids] = debt_end[corp_pos, slot]
             stages.append(Stage("efficiency", cost, scale=MONEY_SCALE))
         else:  # balanced
-            stages.append(Stage("efficiency", np.zeros(lm.n_cols), extend=self._balanced))
+            stages.append(Stage("efficiency", np.zeros(lm.n_cols), extend=self._balanced, abs_gap=BALANCED_ABS_GAP))
         return stages
 
     def timing_stage(self) -> Stage:

@@ -35,6 +35,7 @@ class Stage:
     time_limit_s: float | None = None  # this stage's time limit (None: the solver's)
     prove: bool = True  # a tolerance stop of a stage in homes gets solver.prove_exact_s more (see _prove)
     mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
+    abs_gap: float | None = None  # this stage's absolute MIP gap, where its values are not whole (None: 1e-6)
     round_lp: bool = False  # start from the best rounding of its LP optimum (_rounded_start)
     extend: Callable[[np.ndarray, int], "Extension"] | None = None
 
@@ -215,7 +216,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if stage.integral:  # whole values: an absolute gap below 1 proves the optimum
             abs_gap = max(0.999, homes_gap) if stage.in_homes else 0.999
         else:
-            abs_gap = None
+            abs_gap = stage.abs_gap
         solver.set_objective(cost, abs_gap=abs_gap)
         clock = time.perf_counter()
         if stage.round_lp:
