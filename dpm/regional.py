@@ -90,8 +90,10 @@ class RunResult:
                 if s.status not in ("optimal", "within_tolerance"):  # a tolerance stop is what was asked for
                     gap = f", MIP gap {s.mip_gap:.2%}" if s.mip_gap is not None else ""
                     advice = stage_advice(s.name, s.status)
+                    meaning = STOP_MEANING.get(s.name)
                     out.append(f"{' + '.join(c.regions)}: stage '{s.name}' stopped with status {s.status}{gap}; "
-                               "the best solution found is reported" + (f" ({advice})" if advice else ""))
+                               "the best solution found is reported" + (f": {meaning}" if meaning else "")
+                               + (f" ({advice})" if advice else ""))
         return list(dict.fromkeys(out))
 
 
@@ -99,6 +101,15 @@ class RunResult:
 TIME_LIMIT_SETTING = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
                       "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "efficiency_time_limit_s",
                       "efficiency": "efficiency_time_limit_s"}
+
+
+# what a stop short of the optimum means for the reader of the plan, per stage
+STOP_MEANING = {
+    "unfilled_timing": "some unfilled homes may fall in earlier years than they must, so a 'from year X' "
+                       "in the explanation may name a year too early",
+    "transfers": "the plan may use more transfer relations than needed",
+    "homes_moved": "the plan may move more homes between corporations than needed",
+}
 
 
 def stage_advice(stage: str, status: str) -> str | None:

@@ -36,6 +36,8 @@ def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
         if stage["status"] == "time_limit":
             line = next(w for w in err.splitlines() if f"stage '{name}' stopped" in w)
             assert f"raise [solver] {setting.get(name, 'time_limit_s')}," in line, line
+            if name == "unfilled_timing":  # and what the stop means for the reader
+                assert "'from year X' in the explanation may name a year too early" in line, line
 
 
 def test_honest_status_labels():
