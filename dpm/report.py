@@ -210,6 +210,10 @@ def opgave_chart(results: Results) -> str:
     return _svg(fig)
 
 
+TRANSFER_LABELS = 20  # the transfer graph labels this many relations (the largest), so that it stays readable
+LABEL_AT = (0.3, 0.5, 0.7, 0.4, 0.6)  # where along its arrow a giver's k-th label sits (share of the way)
+
+
 def transfer_chart(results: Results) -> str:
     """Who takes what from whom, as a bipartite graph: the owners of the tasks on the left, the
     executors on the right, one arrow per relation labelled with its homes (readable at 20+)."""
@@ -224,12 +228,21 @@ def transfer_chart(results: Results) -> str:
                              for i, name in enumerate(names)}
     left, right = y_of(givers, len(givers)), y_of(takers, len(takers))
     top = max(1, int(moved.max())) if len(moved) else 1
+    labelled = set(moved.sort_values(ascending=False, kind="stable").index[:TRANSFER_LABELS])
     for (o, c), homes in moved.items():
         ax.annotate("", xy=(0.82, right[c]), xytext=(0.18, left[o]),
                     arrowprops=dict(arrowstyle="-|>", color=COLORS["others"], lw=0.8 + 5 * homes / top, alpha=0.8))
-        ax.text(0.18 + 0.3 * 0.64, left[o] + 0.3 * (right[c] - left[o]), thousands(homes),
-                fontsize=7, ha="center", va="center", rotation=0,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    # labels spread along the arrows: a giver's k-th relation (by its taker's place) at the k-th
+    # of LABEL_AT, so that the labels of one giver do not stack where its arrows leave it
+    for o, rel in moved.groupby(level="origin", sort=False):
+        order = sorted(rel.index, key=lambda oc: -right[oc[1]])
+        for k, (o_, c) in enumerate(order):
+            if (o_, c) not in labelled:
+                continue
+            at = LABEL_AT[k % len(LABEL_AT)]
+            ax.text(0.18 + at * 0.64, left[o_] + at * (right[c] - left[o_]), thousands(moved[(o_, c)]),
+                    fontsize=7, ha="center", va="center", rotation=0,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for names, pos, x, ha in ((givers, left, 0.16, "right"), (takers, right, 0.84, "left")):
         for name in names:
             ax.text(x, pos[name], name, ha=ha, va="center", fontsize=9,
@@ -240,7 +253,9 @@ def transfer_chart(results: Results) -> str:
         ax.text(0.5, (rows - 1) / 2, "no transfers: every corporation does its own tasks", ha="center", fontsize=9)
     ax.set_xlim(-0.1, 1.1)
     ax.set_ylim(-0.8, rows + 0.2)
-    ax.set_title(f"Transfers: {len(moved)} relations, owner -> executor (homes over the policy period)")
+    note = f"; homes on the {TRANSFER_LABELS} largest, all in allocation.csv" if len(moved) > TRANSFER_LABELS else ""
+    ax.set_title(f"Transfers: {len(moved)} relations, owner -> executor (homes over the policy period{note})",
+                 fontsize=10)
     ax.axis("off")
     return _svg(fig)
 

@@ -102,3 +102,31 @@ def test_html_renders_in_headless_chromium(report_folder, tmp_path):
     colours = len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0))
     assert not_white > 0.05, "the page is (almost) blank"
     assert colours > 50, "charts are drawn (many distinct colours)"
+
+
+def test_transfer_graph_labels_the_largest_relations_apart(monkeypatch):
+    """At 40 relations the graph labels the TRANSFER_LABELS largest (their homes, each once),
+    no two labels on the same spot, and its title says the rest are in allocation.csv."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import dpm.report as report
+
+    rng = np.random.default_rng(3)
+    givers, takers = [f"G{i:02d}" for i in range(8)], [f"T{i:02d}" for i in range(10)]
+    pairs = [(g, t) for g in givers for t in takers]
+    chosen = [pairs[i] for i in rng.choice(len(pairs), 40, replace=False)]
+    homes = rng.choice(np.arange(10, 5000), 40, replace=False)  # distinct, so each label is one relation
+    allocation = pd.DataFrame([{"origin": o, "executor": c, "type": "nieuwbouw", "year": 2026, "homes": h}
+                               for (o, c), h in zip(chosen, homes)])
+    figures = []
+    monkeypatch.setattr(report, "_svg", lambda fig: figures.append(fig) or "")
+    report.transfer_chart(SimpleNamespace(tables={"allocation": allocation}))
+    ax = figures[0].axes[0]
+    labels = [t for t in ax.texts if t.get_text().replace("\u202f", "").replace(" ", "").replace(",", "").isdigit()]
+    shown = sorted(int(t.get_text().replace("\u202f", "").replace(" ", "").replace(",", "")) for t in labels)
+    assert shown == sorted(np.sort(homes)[-report.TRANSFER_LABELS:].tolist())
+    spots = {(round(t.get_position()[0], 2), round(t.get_position()[1], 1)) for t in labels}
+    assert len(spots) == len(labels)
+    assert "all in allocation.csv" in ax.get_title()
