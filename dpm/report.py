@@ -161,8 +161,12 @@ def _plt():
 
 
 
+RATIO_HIGHLIGHT = 10  # the ratio chart colours at most this many corporations: those with the least room to a norm
+
+
 def ratio_chart(results: Results) -> str:
-    """ICR, LTV and solvency of every corporation over the years, against their norms."""
+    """ICR, LTV and solvency of every corporation over the years, against their norms; with
+    more than :data:`RATIO_HIGHLIGHT` corporations those with the least room in colour."""
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
 
@@ -171,9 +175,17 @@ def ratio_chart(results: Results) -> str:
     spec = [("icr", "icr_min", "ICR (x), norm >= ", 1.0), ("ltv", "ltv_max", "LTV (%), norm <= ", 100.0),
             ("solvency", "solvency_min", "solvency (%), norm >= ", 100.0)]
     policy_end = results.summary["scenario"]["base_year"] + results.summary["scenario"]["horizon"]["policy_years"]
+    # many corporations: the RATIO_HIGHLIGHT with the least room to any norm in colour, the rest grey
+    room = pd.concat([(p["icr"] - p["icr_min"]) / p["icr_min"], (p["ltv_max"] - p["ltv"]) / p["ltv_max"],
+                      (p["solvency"] - p["solvency_min"]) / p["solvency_min"]], axis=1).min(axis=1)
+    tightest = room.groupby(p["corporation_id"]).min().sort_values(kind="stable").index[:RATIO_HIGHLIGHT]
+    others = p["corporation_id"].nunique() - len(tightest)
     for ax, (col, norm, title, scale) in zip(axes, spec):
         for cid, rows in p.groupby("corporation_id"):
-            ax.plot(rows["year"], rows[col] * scale, marker=".", linewidth=1.2, label=cid)
+            if cid in tightest:
+                ax.plot(rows["year"], rows[col] * scale, marker=".", linewidth=1.2, label=cid, zorder=3)
+            else:
+                ax.plot(rows["year"], rows[col] * scale, color="#a0aec0", linewidth=0.6, alpha=0.7, zorder=2)
         level = p[norm].median() * scale
         ax.axhline(level, color="black", linestyle="--", linewidth=1)
         ax.axvspan(p["year"].min() - 0.5, policy_end + 0.5, color="#edf2f7", zorder=0)
@@ -182,7 +194,10 @@ def ratio_chart(results: Results) -> str:
         ax.set_xlabel("year")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 10), fontsize=8, bbox_to_anchor=(0.5, -0.08))
+    if others:
+        handles.append(plt.Line2D([], [], color="#a0aec0", linewidth=0.6))
+        labels.append(f"{others} others (more room)")
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 11), fontsize=8, bbox_to_anchor=(0.5, -0.1))
     return _svg(fig)
 
 

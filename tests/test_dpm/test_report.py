@@ -130,3 +130,29 @@ def test_transfer_graph_labels_the_largest_relations_apart(monkeypatch):
     spots = {(round(t.get_position()[0], 2), round(t.get_position()[1], 1)) for t in labels}
     assert len(spots) == len(labels)
     assert "all in allocation.csv" in ax.get_title()
+
+
+def test_ratio_chart_colours_the_corporations_with_the_least_room(monkeypatch):
+    """With 30 corporations the ratio chart names RATIO_HIGHLIGHT of them, the one that comes
+    closest to a norm among them, and the rest as one grey legend entry."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import dpm.report as report
+
+    years = np.arange(2026, 2041)
+    rows = []
+    for i in range(30):  # the ICR rises with the number, but C07's (1.45 against 1.4) is the lowest
+        icr = 1.45 if i == 7 else 2.0 + 0.05 * i
+        rows += [{"corporation_id": f"C{i:02d}", "year": y, "icr": icr, "icr_min": 1.4, "ltv": 0.6, "ltv_max": 0.85,
+                  "solvency": 0.4, "solvency_min": 0.15} for y in years]
+    results = SimpleNamespace(tables={"projection": pd.DataFrame(rows)},
+                              summary={"scenario": {"base_year": 2025, "horizon": {"policy_years": 10}}})
+    figures = []
+    monkeypatch.setattr(report, "_svg", lambda fig: figures.append(fig) or "")
+    report.ratio_chart(results)
+    labels = [t.get_text() for t in figures[0].legends[0].get_texts()]
+    assert len(labels) == report.RATIO_HIGHLIGHT + 1
+    assert "C07" in labels and labels[-1] == f"{30 - report.RATIO_HIGHLIGHT} others (more room)"
+    assert set(labels[:-1]) == {f"C{i:02d}" for i in range(report.RATIO_HIGHLIGHT)}  # the least room: lowest ICR
