@@ -7,8 +7,9 @@ plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is va
    ``unfilled_tolerance_homes``, whichever is larger; at least half a home). A steering group
    sees the price of the last homes in the trade-off curve (:func:`tradeoff_curve`);
 2. the roles: who must give, who must take (LPs), and so a lower bound on the relations;
-3. totals that keep the roles (aggregate model, first solution within the limit); if none
-   exists, every pair stays allowed;
+3. totals that keep the roles (aggregate model, first solution within the limit, within
+   :data:`ROLE_TOTALS_SHARE` of the efficiency time limit); if none is found, every pair
+   stays allowed;
 4. ``transfers``: fewest relations. First the relations stage with only the relations
    integer, on every pair (:func:`relations_bound`): its optimum is a lower bound for every
    whole-homes plan, and its relations are tried in whole homes; a plan that meets the
