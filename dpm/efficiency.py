@@ -450,7 +450,7 @@ def used_pairs(rm: RegionModel, x: np.ndarray) -> pd.DataFrame:
 
 def relations(rm: RegionModel, x: np.ndarray) -> int:
     """The relations (pairs in use) of the plan ``x``."""
-    return int(np.round(rm.model.solution(x).values["transfer"].to_numpy()).sum())
+    return len(used_pairs(rm, x))
 
 
 def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float,

@@ -249,15 +249,13 @@ def transfer_chart(results: Results) -> str:
                     arrowprops=dict(arrowstyle="-|>", color=COLORS["others"], lw=0.8 + 5 * homes / top, alpha=0.8))
     # labels spread along the arrows: a giver's k-th relation (by its taker's place) at the k-th
     # of LABEL_AT, so that the labels of one giver do not stack where its arrows leave it
-    for o, rel in moved.groupby(level="origin", sort=False):
-        order = sorted(rel.index, key=lambda oc: -right[oc[1]])
-        for k, (o_, c) in enumerate(order):
-            if (o_, c) not in labelled:
-                continue
-            at = LABEL_AT[k % len(LABEL_AT)]
-            ax.text(0.18 + at * 0.64, left[o_] + at * (right[c] - left[o_]), thousands(moved[(o_, c)]),
-                    fontsize=7, ha="center", va="center", rotation=0,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    for _, rel in moved.groupby(level="origin", sort=False):
+        for k, (o, c) in enumerate(sorted(rel.index, key=lambda oc: -right[oc[1]])):
+            if (o, c) in labelled:
+                at = LABEL_AT[k % len(LABEL_AT)]
+                ax.text(0.18 + at * 0.64, left[o] + at * (right[c] - left[o]), thousands(moved[(o, c)]),
+                        fontsize=7, ha="center", va="center", rotation=0,
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for names, pos, x, ha in ((givers, left, 0.16, "right"), (takers, right, 0.84, "left")):
         for name in names:
             ax.text(x, pos[name], name, ha=ha, va="center", fontsize=9,
