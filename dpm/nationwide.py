@@ -87,7 +87,8 @@ def execution_table(rm, x: np.ndarray) -> pd.DataFrame:
 
 def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
                    money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
-    """Stages 1-2 of one component (the aggregate model for a single region); ``start_values``
+    """Stages 1-2 of one component (its aggregate model; regions linked by a werkgebied with
+    the homes each executor completes per region, as in ``dpm run``); ``start_values``
     (an earlier solution's blocks) give the first feasible point, gaps recomputed.
 
     ``money`` = (role, most), ``most`` a table corporation_id, year, eur:
@@ -97,7 +98,7 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
       one stage, the most discounted money paid (shown negative)."""
     start = time.perf_counter()
     opts = case.scenario.solver.options()
-    rm = build_region_model(case, regions, aggregate=len(regions) == 1, steun=money is not None)
+    rm = build_region_model(case, regions, aggregate=True, steun=money is not None)
     lm = rm.model
     solver = make_solver(lm, opts)
     # continuity, unfilled; its timing tie-break only where this solve is the answer reported
@@ -331,8 +332,9 @@ class NationalResult:
             out.append("Pool per year (EUR mln paid in = paid out): " + ", ".join(
                 f"{int(y)} {v / 1e6:,.1f}" for y, v in zip(paid["year"], paid["paid_in_eur"])))
         gap = summary["gap_to_bound_homes"]
-        how = ("one MIP of MODEL.md 6" if self.method == "single_mip"
-               else "national LP: donors re-plan, homes continuous")
+        how = {"single_mip": "one MIP of MODEL.md 6",
+               "linked_only": "the components' own: every region is linked by a werkgebied, so there is no "
+                              "national pool"}.get(self.method, "national LP: donors re-plan, homes continuous")
         if self.bound_homes is None:
             out.append(f"No lower bound proven ({how} stopped before its optimum; see summary.json)")
         else:
@@ -386,16 +388,19 @@ class NationalResult:
         before = pd.concat([o.shortfall for o in self.regional], ignore_index=True)
         meaning = ("bound of the single MIP of " if self.method == "single_mip" else
                    "optimum of the national LP (homes continuous, min_transfer relaxed) of ")
+        meaning += ("MODEL.md 6: donor regions re-plan with their whole opgave filled and every limit met; the pool "
+                    "balances per year; money timing as in the scenario; components linked by a werkgebied at their "
+                    "own bound")
+        if self.method == "linked_only":
+            meaning = ("the unfilled bound of each component's own stage 2: every region is linked by a werkgebied, "
+                       "and such components take no part in the national pool (MODEL.md 6 as built here)")
         return {"case": case.name, "solidarity": self.solidarity, "engine": engine,
                 "national_shortfall_homes": self.shortfall_homes,
                 "national_shortfall_eur": round(float(self.shortfall["value_eur"].sum()), 2),
                 "regional_shortfall_homes": int(before["homes"].sum()) if len(before) else 0,
                 "lower_bound_homes": None if self.bound_homes is None else round(self.bound_homes, 2),
                 "method": self.method,
-                "lower_bound_meaning": meaning + "MODEL.md 6: donor regions re-plan with their whole opgave filled "
-                                       "and every limit met; the pool balances per year; money timing as in the "
-                                       "scenario; components linked by a werkgebied at their own bound. No "
-                                       "whole-homes plan leaves fewer homes unfilled",
+                "lower_bound_meaning": meaning + ". No whole-homes plan leaves fewer homes unfilled",
                 "gap_to_bound_homes": None if self.bound_homes is None else round(self.shortfall_homes - self.bound_homes, 2),
                 "lower_bound_free_timing_homes": self.bound_free_timing_homes,
                 "money": case.scenario.raw["money"],
@@ -571,6 +576,21 @@ def _single_mip(case: Case, regional: list[RegionalOutcome], t0: float, t1: floa
                                    "total": round(t2 - t0, 3)})
 
 
+def _linked_only(case: Case, regional: list[RegionalOutcome], t0: float, t1: float) -> NationalResult:
+    """A case whose regions are all linked by a werkgebied: components of several regions take
+    part in national solidarity as neither donor nor recipient (module doc), so there is no
+    pool and the national answer is the components' own, at their own bounds."""
+    years = case.scenario.years
+    flows = pd.DataFrame(columns=["corporation_id", "region", "year", "steun_in_eur", "steun_out_eur"])
+    pool = pd.DataFrame({"year": years, "paid_in_eur": 0.0, "paid_out_eur": 0.0})
+    projection = pd.concat([o.projection for o in regional], ignore_index=True)
+    return NationalResult(case, regional, list(regional), [], flows, pool,
+                          projection.sort_values(["corporation_id", "year"]).reset_index(drop=True),
+                          pd.concat([o.shortfall for o in regional], ignore_index=True),
+                          bound_homes=_linked_bound(regional), method="linked_only",
+                          seconds={"regional": round(t1 - t0, 3), "total": round(t1 - t0, 3)})
+
+
 def run_national(case: Case, engine: str = "local", address: str | None = None, workers: int | None = None,
                  solidarity: bool = True, progress: Callable | None = None) -> NationalResult:
     """Regional stages of every component in parallel; the national LP (donors re-plan); the
@@ -580,6 +600,8 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
     t0 = time.perf_counter()
     regional = map_regions([(case, r) for r in parts], engine, address, workers, progress)
     t1 = time.perf_counter()
+    if not any(len(o.regions) == 1 for o in regional):  # every region linked by a werkgebied: no pool
+        return _linked_only(case, regional, t0, t1)
     if _method(case) == "single_mip" and solidarity:
         return _single_mip(case, regional, t0, t1)
     lp_flows, rm, x, stages = solidarity_lp(case, regional, solidarity)

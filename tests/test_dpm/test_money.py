@@ -107,3 +107,63 @@ def test_the_money_discount_rate_is_a_setting():
     assert funding[0] == pytest.approx(1 / (1 + case.scenario.economy.market_rate))
     value = discount_factors(case.with_setting("money", "discount", "beleidswaarde").scenario)
     assert value[0] == pytest.approx(1 / (1 + case.scenario.discount_path()[0]))
+
+
+def _linked_steun_case(tmp_path):
+    """Two regions, C of R2 may work in R1; more opgave than the region can carry alone."""
+    from conftest import linked_case
+
+    corps = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
+             {"corporation_id": "B", "region": "R1", "debt_eur": 8.5e6},
+             {"corporation_id": "C", "region": "R2", "debt_eur": 6.0e6, "werkgebied": "R1"},
+             {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
+    opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 30} for y in (2026, 2027)]
+    opgave += [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 12}]
+    return load_case(linked_case(tmp_path / "linked", corps, opgave, min_transfer=2))
+
+
+def test_a_linked_component_needs_the_money_of_the_full_model(tmp_path):
+    """Regions linked by a werkgebied: the requirement is solved on the aggregate model (each
+    executor's homes per region); it is the full model's least money, and the curve of that
+    component falls to none, never up."""
+    from dpm.model.allocation import build_region_model
+    from dpm.money import _solver, discounted_cost
+    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+
+    case = _linked_steun_case(tmp_path)
+    [result] = projectsteun(case)
+    assert result.regions == ("R1", "R2") and result.total_discounted_eur > 0
+    full = build_region_model(case, ("R1", "R2"), steun=True)
+    stages = [*full.stages()[:2], Stage("steun", discounted_cost(full), scale=1e6)]
+    exact = solve_lexicographic(_solver(full), stages, full.start(), 1e-9, 0.0)
+    assert [s.objective for s in exact.stages[:2]] == [pytest.approx(0.0, abs=1e-6)] * 2
+    # (the reported money is rounded up to whole EUR per corporation and year)
+    assert result.total_discounted_eur == pytest.approx(exact.stages[2].objective, rel=1e-7, abs=len(result.steun) + 1.0)
+    curve = result.curve["unfilled_homes"]
+    # no money: at most what dpm run leaves (the aggregate model leaves min_transfer to dpm run,
+    # which here takes the full model and leaves 2 homes more)
+    assert 0 < curve.iloc[0] <= run_case(case).components[0].objectives["unfilled_homes"]
+    assert curve.iloc[-1] == 0 and (curve.diff().dropna() <= 0).all()
+
+
+def test_the_curve_starts_each_budget_from_the_one_below(monkeypatch):
+    """More money never leaves more unfilled by construction: each budget's solve starts from
+    the plan of the budget below, and the whole requirement from the requirement's own plan."""
+    import dpm.money as money
+
+    starts = []
+    real = money.solve_lexicographic
+
+    def spy(solver, stages, start, *args, **kwargs):
+        result = real(solver, stages, start, *args, **kwargs)
+        starts.append((None if start is None else start.copy(), result.x.copy()))
+        return result
+
+    case = load_case(DEFAULT_CASE)
+    regions = tuple(case.regions)
+    table, _, _, x_req = money.steun_requirement(case, regions)
+    monkeypatch.setattr(money, "solve_lexicographic", spy)
+    money.steun_curve(case, regions, float(table["discounted_eur"].sum()), shares=(0.5, 0.0, 1.0), requirement_x=x_req)
+    assert len(starts) == 3
+    assert (starts[1][0] == starts[0][1]).all(), "budget 50 % starts from the plan of budget 0"
+    assert (starts[2][0] == x_req).all(), "the whole requirement starts from its own plan"
