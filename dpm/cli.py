@@ -103,7 +103,20 @@ def _progress(render):
     return show
 
 
-def _stage_line(i: int, n: int, regions: tuple[str, ...], stage: str) -> str:
+def _workers(text: str) -> int:
+    """--workers: a whole number of at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
+
+
+def _stage_line(i: int, n: int, regions: tuple[str, ...], stage: str | None) -> str:
+    if stage is None:  # components solved in parallel: i of n done
+        return f"[{i}/{n}] regions solved, the last {' + '.join(regions)}"
     return f"[{i}/{n}] {' + '.join(regions)}: stage '{stage}'"
 
 
@@ -171,7 +184,7 @@ def cmd_run(args) -> int:
     out = _out_folder(args, case.name)
     _say_case_notes(case)
     run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None,
-                   tradeoff=args.tradeoff)
+                   tradeoff=args.tradeoff, workers=args.workers)
     _clear_progress()
     print_region_table(run)
     print_tradeoff(run)
@@ -357,6 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--tradeoff", action="store_true",
                      help="also the trade-off curve: fewest relations at the exact unfilled optimum and at "
                           "+0.25/0.5/1/2 %% (tradeoff.csv, one line on screen, a chart in the report)")
+    run.add_argument("--workers", type=_workers, help="regions (components) solved at once, a process each "
+                                                       "(default: the machine's cores; 1: one by one)")
     run.set_defaults(func=cmd_run)
     room = sub.add_parser("room", help="investment room per corporation on its own (handreiking step 2)")
     room.add_argument("case", help="case folder or .xlsx workbook")
@@ -374,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     nat.add_argument("--engine", choices=["local", "dask"], default="local",
                      help="local: a process pool; dask: a Dask cluster (local unless --address)")
     nat.add_argument("--address", help="address of a running Dask scheduler (with --engine dask)")
-    nat.add_argument("--workers", type=int, help="worker processes (default: the machine's cores)")
+    nat.add_argument("--workers", type=_workers, help="worker processes (default: the machine's cores)")
     nat.add_argument("--no-solidarity", action="store_true", help="no national pool: the regions one by one")
     nat.add_argument("--out", help="folder to write (default results/<case>-national-<timestamp>/)")
     nat.add_argument("--force", action="store_true", help="replace an existing --out folder")
@@ -385,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="a scenario key (section.key, or a unique key name) and its values; repeatable")
     sweep.add_argument("--engine", choices=["local", "dask"], default="local")
     sweep.add_argument("--address", help="address of a running Dask scheduler (with --engine dask)")
-    sweep.add_argument("--workers", type=int, help="worker processes (default: the machine's cores)")
+    sweep.add_argument("--workers", type=_workers, help="worker processes (default: the machine's cores)")
     sweep.add_argument("--out", help="folder to write (default results/<case>-sweep-<timestamp>/)")
     sweep.add_argument("--force", action="store_true", help="replace an existing --out folder")
     sweep.set_defaults(func=cmd_sweep)

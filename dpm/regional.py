@@ -259,15 +259,26 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
 
 
 def run_case(case: Case, verbose: bool = False,
-             progress: Callable[[int, int, tuple[str, ...], str], None] | None = None,
-             tradeoff: bool = False) -> RunResult:
+             progress: Callable[[int, int, tuple[str, ...], str | None], None] | None = None,
+             tradeoff: bool = False, workers: int | None = 1) -> RunResult:
     """Solve every component of ``case`` (regions linked by werkgebied are solved together).
     ``progress(i, n, regions, stage)`` is called as each stage of component i of n starts;
-    ``tradeoff``: also each region's curve of relations against the unfilled tolerance."""
+    ``tradeoff``: also each region's curve of relations against the unfilled tolerance.
+    ``workers``: components solved at once, each in a process of its own (None: the machine's
+    cores); the same results as one by one (every solve is single-threaded by default), and
+    ``progress(done, n, regions, None)`` as each component is done. 1 (the default), or
+    ``verbose`` (HiGHS logs would interleave): one by one in this process."""
     start = time.perf_counter()
     run = RunResult(case)
     parts = components(case)
-    for i, regions in enumerate(parts, start=1):
+    if len(parts) > 1 and workers != 1 and not verbose:
+        from dpm.nationwide import map_local
+
+        report = (lambda done, total, regions: None) if progress is None else \
+            (lambda done, total, regions: progress(done, total, regions, None))
+        run.components = map_local([(case, regions, False, None, tradeoff) for regions in parts], report, workers,
+                                   solve_component)
+    for i, regions in enumerate(parts if not run.components else [], start=1):
         on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
         run.components.append(solve_component(case, regions, verbose, on_stage, tradeoff))
     run.room = investment_room(case)

@@ -79,3 +79,31 @@ def test_a_stop_while_writing_completes_the_folder_first(tmp_path, sig):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     assert {p.name for p in out.iterdir()} == FILES
     assert json.loads((out / "summary.json").read_text())["case"] == "voorbeeldregio"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_ends_the_regions_solved_in_parallel_at_once(tmp_path, sig, slow_case):
+    """Several regions on a process pool (--workers 2): a stop cancels the regions not yet
+    started and ends the workers, instead of waiting for every region (four slow regions, about
+    5 s each: waiting would take 10 s more), and writes nothing."""
+    case = tmp_path / "four"
+    case.mkdir()
+    for name in ("corporations.csv", "opgave.csv"):
+        table = pd.read_csv(slow_case / name, dtype=str, keep_default_na=False)
+        copies = []
+        for r in range(4):
+            copy = table.assign(region=f"Regio {r}")
+            copy["corporation_id"] = copy["corporation_id"].where(copy["corporation_id"] == "", f"R{r}" + copy["corporation_id"])
+            copies.append(copy)
+        pd.concat(copies).to_csv(case / name, index=False)
+    (case / "scenario.toml").write_text((slow_case / "scenario.toml").read_text())
+    out = tmp_path / "out"
+    proc = _start(out, "--workers", "2", case=case)
+    time.sleep(3.0)
+    proc.send_signal(sig)
+    sent = time.perf_counter()
+    _, err = proc.communicate(timeout=60)
+    assert time.perf_counter() - sent < 3.0, "the stop did not wait for the regions still to solve"
+    assert proc.returncode == 128 + sig, err
+    assert "stopped (SIG" in err and "nothing written" in err and "Traceback" not in err, err
+    assert not out.exists()
