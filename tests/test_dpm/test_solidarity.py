@@ -332,3 +332,63 @@ def test_balanced_stops_once_proven_within_its_headroom_tolerance(tmp_path):
     stage = next(s for s in solve_component(loaded, tuple(loaded.regions)).stages if s.name == "efficiency")
     assert stage.status in ("optimal", "within_tolerance"), stage
     assert stage.objective - stage.bound <= BALANCED_ABS_GAP + 1e-9
+
+
+@pytest.mark.slow
+def test_relations_that_fit_only_with_continuous_homes_are_chosen_again_with_room(tmp_path):
+    """Regio 27 of scenarios/nederland (10 corporations): the 7 relations of the continuous-homes
+    bound cannot carry a whole-homes plan within the unfilled limit (proven), and the stage had
+    fallen back to a plan of 50 relations; chosen again with room below the limit for whole
+    homes, they carry a plan that fits every row, min_transfer included."""
+    import shutil
+
+    from dpm.efficiency import (REPAIR_ROUNDS, _continuity_fix, _fits, _limit_row, _on_only, relations,
+                                relations_bound, unfilled_slack, whole_totals)
+    from dpm.model.allocation import components
+    from dpm.scenarios import path as package_path
+    from dpm.solidarity import solidarity_roles
+    from dpm.solvers.backends import make_solver
+    from dpm.solvers.lexicographic import fix_optimum, solve_lexicographic
+
+    nl = Path(str(package_path("nederland")))
+    folder = tmp_path / "regio27"
+    folder.mkdir()
+    for name in ("corporations.csv", "opgave.csv"):
+        table = pd.read_csv(nl / name, dtype=str, keep_default_na=False)
+        table[table["region"] == "Regio 27 (synthetisch)"].to_csv(folder / name, index=False)
+    shutil.copy(nl / "scenario.toml", folder / "scenario.toml")
+    case = load_case(folder)
+    [regions] = components(case)
+    sc = case.scenario
+    opts = {**sc.solver.options(), "time_limit_s": sc.solver.efficiency_time_limit_s, "threads": 1}
+    tol = opts["stage_tolerance"]
+    agg = build_region_model(case, regions, aggregate=True)
+    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(), tol, opts["homes_gap"])
+    optimum = first.stages[1].objective
+    limit = optimum + unfilled_slack(sc, optimum)
+    roles = solidarity_roles(agg, _continuity_fix(agg.stages()[0], first.x, tol), limit, opts)
+    rm = build_region_model(case, regions, roles=roles)
+
+    def solver_for(model, relaxed=False):
+        s = make_solver(model.model, opts, relaxed=relaxed)
+        if not relaxed:
+            whole_totals(s, model)
+        st = model.stages()
+        fix_optimum(s, st[0], st[0].cost, model.lift(agg, first.x), tol)
+        _limit_row(s, st[1].cost, limit)
+        return s
+
+    bound, plain = relations_bound(rm, solver_for, None, roles, opts, limit)
+    assert plain is None, "the bound's own relations carry no whole-homes plan"
+    y = rm.model.variables["transfer"].ids
+    s = solver_for(rm)
+    s.set_integrality(np.setdiff1d(np.arange(rm.model.n_cols), y), False)
+    s.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
+    out = s.solve()
+    least = []
+    assert _on_only(rm, solver_for, opts, np.flatnonzero(np.round(out.x[y]) > 0.5), least) is None
+    assert least == [np.inf], "proven: whole homes on them leave more than the limit"
+    again, plan = relations_bound(rm, solver_for, None, roles, opts, limit, repair=REPAIR_ROUNDS)
+    assert again == bound and plan is not None
+    assert _fits(rm, plan, limit), "every row, min_transfer included, within the unfilled limit"
+    assert bound <= relations(rm, plan) <= 2 * bound
