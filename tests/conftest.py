@@ -27,6 +27,18 @@ LINKED_SCENARIO = ("base_year = 2025\n[horizon]\npolicy_years = 2\nhorizon_years
                    "min_transfer = {min_transfer}\nunfilled_tolerance = 0\n[solver]\nhomes_gap = 0\nmip_rel_gap = 0\n")
 
 
+# R1: A and B; R2: C, who may also work in R1 (werkgebied), and D
+LINKED_CORPORATIONS = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
+                       {"corporation_id": "B", "region": "R1", "debt_eur": 8.5e6},
+                       {"corporation_id": "C", "region": "R2", "debt_eur": 6.0e6, "werkgebied": "R1"},
+                       {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
+
+
+def a_nieuwbouw(homes: int) -> list[dict]:
+    """Opgave rows: ``homes`` nieuwbouw homes of A (region R1) in 2026 and in 2027."""
+    return [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": homes} for y in (2026, 2027)]
+
+
 def linked_case(folder: Path, corporations: list[dict], opgave: list[dict], min_transfer: int) -> Path:
     """A case of two regions R1 and R2 (a corporation of R2 may have werkgebied R1)."""
     return write_case(folder, corporations, opgave, LINKED_SCENARIO.format(min_transfer=min_transfer))

@@ -111,15 +111,10 @@ def test_the_money_discount_rate_is_a_setting():
 
 def _linked_steun_case(tmp_path):
     """Two regions, C of R2 may work in R1; more opgave than the region can carry alone."""
-    from conftest import linked_case
+    from conftest import LINKED_CORPORATIONS, a_nieuwbouw, linked_case
 
-    corps = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
-             {"corporation_id": "B", "region": "R1", "debt_eur": 8.5e6},
-             {"corporation_id": "C", "region": "R2", "debt_eur": 6.0e6, "werkgebied": "R1"},
-             {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
-    opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 30} for y in (2026, 2027)]
-    opgave += [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 12}]
-    return load_case(linked_case(tmp_path / "linked", corps, opgave, min_transfer=2))
+    opgave = a_nieuwbouw(30) + [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 12}]
+    return load_case(linked_case(tmp_path / "linked", LINKED_CORPORATIONS, opgave, min_transfer=2))
 
 
 def test_a_linked_component_needs_the_money_of_the_full_model(tmp_path):

@@ -246,15 +246,11 @@ def test_regions_linked_by_a_werkgebied_in_a_national_run(tmp_path, capsys, extr
     neither donor nor recipient: a case of only such regions is answered by the component's
     own plan (no pool, its own bound; this once ended in a ZeroDivisionError), and beside a
     single region it keeps the unfilled homes of its own run."""
-    from conftest import linked_case
+    from conftest import LINKED_CORPORATIONS, a_nieuwbouw, linked_case
 
     from dpm.regional import run_case
 
-    corps = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
-             {"corporation_id": "B", "region": "R1", "debt_eur": 8.5e6},
-             {"corporation_id": "C", "region": "R2", "debt_eur": 6.0e6, "werkgebied": "R1"},
-             {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
-    opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 30} for y in (2026, 2027)]
+    corps, opgave = list(LINKED_CORPORATIONS), a_nieuwbouw(30)
     if extra_region:
         corps.append({"corporation_id": "E", "region": "R3"})
         opgave.append({"region": "R3", "corporation_id": "E", "type": "flex", "year": 2026, "homes": 2})

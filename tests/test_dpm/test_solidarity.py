@@ -215,20 +215,15 @@ def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_pat
     """Two regions, one corporation of R2 may work in R1: stages 1-2 on the aggregate model
     (with the homes each executor completes per region) give the full model's optimum, and
     the plan needs no more relations than the full model's own lexicographic solve."""
-    from conftest import linked_case
+    from conftest import LINKED_CORPORATIONS, a_nieuwbouw, linked_case
 
     from dpm.model.allocation import components
     from dpm.regional import solve_component
     from dpm.solvers.highs import HighsSolver
     from dpm.solvers.lexicographic import solve_lexicographic
 
-    corps = [{"corporation_id": "A", "region": "R1", "debt_eur": 8.6e6},
-             {"corporation_id": "B", "region": "R1", "debt_eur": 8.5e6},
-             {"corporation_id": "C", "region": "R2", "debt_eur": 6.0e6, "werkgebied": "R1"},
-             {"corporation_id": "D", "region": "R2", "debt_eur": 8.0e6}]
-    opgave = [{"region": "R1", "corporation_id": "A", "type": "nieuwbouw", "year": y, "homes": 12} for y in (2026, 2027)]
-    opgave += [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 6}]
-    case = load_case(linked_case(tmp_path / "linked", corps, opgave, min_transfer=2))
+    opgave = a_nieuwbouw(12) + [{"region": "R2", "corporation_id": "D", "type": "flex", "year": 2026, "homes": 6}]
+    case = load_case(linked_case(tmp_path / "linked", LINKED_CORPORATIONS, opgave, min_transfer=2))
     assert components(case) == [("R1", "R2")]
     got = solve_component(case, ("R1", "R2"))
     rm = build_region_model(case, ("R1", "R2"))
