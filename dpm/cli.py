@@ -90,11 +90,12 @@ def print_tradeoff(run, out=None) -> None:
               f"homes left unfilled (* this run): " + "; ".join(points), file=out)
 
 
-def _progress(render):
+def _progress(render, log=None):
     """A one-line progress display on a terminal, rewritten in place and cleared when done
-    (``render(*args)`` gives the text); None on a pipe or file, so logs stay clean."""
+    (``render(*args)`` gives the text). On a pipe or file, ``log`` (None: nothing), which
+    writes plain lines of its own, so that a log shows a long run moving but stays short."""
     if not sys.stderr.isatty():
-        return None
+        return log
     start = time.perf_counter()
 
     def show(*args) -> None:
@@ -118,6 +119,22 @@ def _stage_line(i: int, n: int, regions: tuple[str, ...], stage: str | None) -> 
     if stage is None:  # components solved in parallel: i of n done
         return f"[{i}/{n}] regions solved, the last {' + '.join(regions)}"
     return f"[{i}/{n}] {' + '.join(regions)}: stage '{stage}'"
+
+
+def _component_log():
+    """``dpm run`` on a pipe or in a log: with several regions, one line on stderr per region
+    (component), as it starts (one by one) or is solved (on a process pool); a single region
+    writes none."""
+    start = time.perf_counter()
+    said: set[tuple[str, ...]] = set()
+
+    def log(i: int, n: int, regions: tuple[str, ...], stage: str | None) -> None:
+        if n > 1 and regions not in said:
+            said.add(regions)
+            what = "solved" if stage is None else "solving"
+            print(f"[{i}/{n}] {what} {' + '.join(regions)} ({time.perf_counter() - start:.0f} s)", file=sys.stderr,
+                  flush=True)
+    return log
 
 
 def _bar(what: str):
@@ -183,7 +200,8 @@ def cmd_run(args) -> int:
                      overrides_source="--solver")
     out = _out_folder(args, case.name)
     _say_case_notes(case)
-    run = run_case(case, verbose=args.verbose, progress=_progress(_stage_line) if not args.verbose else None,
+    run = run_case(case, verbose=args.verbose,
+                   progress=_progress(_stage_line, _component_log()) if not args.verbose else None,
                    tradeoff=args.tradeoff, workers=args.workers)
     _clear_progress()
     print_region_table(run)

@@ -155,7 +155,7 @@ def test_numerical_trouble_with_a_solution_is_reported_not_hidden(tmp_path, caps
     assert "warning: R: stage 'continuity' stopped with status numerical_trouble" in capsys.readouterr().err
 
 
-def test_regions_solved_in_parallel_give_the_same_files(tmp_path):
+def test_regions_solved_in_parallel_give_the_same_files(tmp_path, capsys):
     """dpm run solves a case's components on a process pool (--workers, default the machine's
     cores): the same allocation, shortfall and projection, byte for byte, as one by one."""
     from conftest import write_case
@@ -174,3 +174,9 @@ def test_regions_solved_in_parallel_give_the_same_files(tmp_path):
         assert regions == [["R1"], ["R2"], ["R3"]], "components in case order either way"
     assert files["1"] == files["2"]
     assert files["1"]["shortfall.csv"].count(b"\n") > 1, "some homes stay unfilled: the solves did work"
+    # in a log (not a terminal): one line per region, as it starts (one by one) or is solved
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("[")]
+    solving = [line for line in lines if " solving " in line]
+    solved = [line for line in lines if " solved " in line]
+    assert [line.split(" (")[0] for line in solving] == [f"[{i}/3] solving R{i}" for i in (1, 2, 3)]
+    assert sorted(line.split(" ")[2] for line in solved) == ["R1", "R2", "R3"] and len(lines) == 6
