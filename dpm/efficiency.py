@@ -300,7 +300,7 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     clock = time.perf_counter()
     tol = opts["stage_tolerance"]
     wide = build_region_model(case, regions, roles=roles) if restricted else rm
-    carried = _carry(wide, hint.rm, hint.x) if hint is not None else None
+    carried = carry(wide, hint.rm, hint.x) if hint is not None else None
     bound, found = float(roles.bound), None
     if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
         bound, found = relations_bound(wide, solver_for, carried, roles, opts, limit, repair=REPAIR_ROUNDS)
@@ -467,7 +467,7 @@ def final_relations(reports: list[StageReport], count: int) -> list[StageReport]
     return out
 
 
-def _carry(to: RegionModel, frm: RegionModel, x: np.ndarray) -> np.ndarray:
+def carry(to: RegionModel, frm: RegionModel, x: np.ndarray) -> np.ndarray:
     """The plan ``x`` of model ``frm`` as a point of model ``to`` (same tasks, more pairs)."""
     key = ["origin", "executor", "type", "year"]
     w = frm.model.variables["execute"].series(x).to_numpy()

@@ -301,6 +301,50 @@ def test_max_partners_below_the_aggregate_optimum_gives_the_full_models_answer(t
     assert moved.groupby("origin")["executor"].nunique().max() <= 1
 
 
+def _regio27(tmp_path, extra: str = "") -> Path:
+    """Regio 27 of scenarios/nederland (10 corporations) as a case of its own."""
+    from dpm.scenarios import path as package_path
+
+    nl = Path(str(package_path("nederland")))
+    folder = tmp_path / "regio27"
+    folder.mkdir()
+    for name in ("corporations.csv", "opgave.csv"):
+        table = pd.read_csv(nl / name, dtype=str, keep_default_na=False)
+        table[table["region"] == "Regio 27 (synthetisch)"].to_csv(folder / name, index=False)
+    (folder / "scenario.toml").write_text((nl / "scenario.toml").read_text() + "\n" + extra)
+    return folder
+
+
+@pytest.mark.slow
+def test_when_max_partners_rules_out_the_aggregate_plan_the_full_model_starts_from_a_plan_that_keeps_it(tmp_path):
+    """Regio 27 with max_partners = 1: no plan near the aggregate optimum keeps one taker per
+    origin, so stages 1-2 run on the full model. They start from the efficiency search within
+    a wider limit (rule_start), a point that keeps every rule: the answer leaves no more homes
+    unfilled than that start (from nothing done the full model had stopped at its limit with
+    1,769 homes against 1,506 in the start), and still one partner per origin."""
+    from dpm.efficiency import _fits
+    from dpm.model.allocation import components
+    from dpm.regional import rule_start, solve_component
+    from dpm.solvers.backends import make_solver
+    from dpm.solvers.lexicographic import solve_lexicographic
+
+    case = load_case(_regio27(tmp_path, "[allocation]\nmax_partners = 1\n"))
+    [regions] = components(case)
+    opts = case.scenario.solver.options()
+    agg = build_region_model(case, regions, aggregate=True)
+    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(), opts["stage_tolerance"],
+                                opts["homes_gap"])
+    rm = build_region_model(case, regions)
+    start = rule_start(case, regions, agg, first.x, first.stages[1].objective, rm)
+    assert start is not None and _fits(rm, start, np.inf), "a point of the full model: every rule kept"
+    got = solve_component(case, regions)
+    assert any("rule out the allocation of the aggregate model" in w for w in got.warnings)
+    unfilled = next(s for s in got.stages if s.name == "unfilled")
+    assert unfilled.objective <= rm.stages()[1].cost @ start + 1e-6
+    moved = got.allocation[got.allocation["origin"] != got.allocation["executor"]]
+    assert moved.groupby("origin")["executor"].nunique().max() <= 1
+
+
 def test_a_region_without_tradeable_tasks_has_nothing_to_move(tmp_path):
     """Only verduurzaming (no nieuwbouw, flex or sloop-nieuwbouw): no relation, every home of the
     opgave done by its owner or reported unfilled (the task split once failed on its empty model)."""
@@ -335,24 +379,14 @@ def test_relations_that_fit_only_with_continuous_homes_are_chosen_again_with_roo
     bound cannot carry a whole-homes plan within the unfilled limit (proven), and the stage had
     fallen back to a plan of 50 relations; chosen again with room below the limit for whole
     homes, they carry a plan that fits every row, min_transfer included."""
-    import shutil
-
     from dpm.efficiency import (REPAIR_ROUNDS, _continuity_fix, _fits, _limit_row, _on_only, relations,
                                 relations_bound, unfilled_slack, whole_totals)
     from dpm.model.allocation import components
-    from dpm.scenarios import path as package_path
     from dpm.solidarity import solidarity_roles
     from dpm.solvers.backends import make_solver
     from dpm.solvers.lexicographic import fix_optimum, solve_lexicographic
 
-    nl = Path(str(package_path("nederland")))
-    folder = tmp_path / "regio27"
-    folder.mkdir()
-    for name in ("corporations.csv", "opgave.csv"):
-        table = pd.read_csv(nl / name, dtype=str, keep_default_na=False)
-        table[table["region"] == "Regio 27 (synthetisch)"].to_csv(folder / name, index=False)
-    shutil.copy(nl / "scenario.toml", folder / "scenario.toml")
-    case = load_case(folder)
+    case = load_case(_regio27(tmp_path))
     [regions] = components(case)
     sc = case.scenario
     opts = {**sc.solver.options(), "time_limit_s": sc.solver.efficiency_time_limit_s, "threads": 1}
