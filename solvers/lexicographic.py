@@ -113,9 +113,8 @@ def honest_status(status: str, value: float, bound: float | None, integral: bool
     return ("within_tolerance" if status == "optimal" else status), gap
 
 
-def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, tolerance: float) -> None:
-    """Add rows that keep ``stage``'s objective at its value at ``x``: cost @ x <= value + tol,
-    in total or per group. Counts (``integral``) get half a unit, money a relative tolerance."""
+def _optimum_rows(stage: Stage, cost: np.ndarray, x: np.ndarray, tolerance: float):
+    """The rows of :func:`fix_optimum` as (columns, row of each, upper bound per row)."""
     nz = np.flatnonzero(cost)
     group = np.zeros(len(nz), np.int64) if stage.groups is None else stage.groups[nz]
     keep = group >= 0
@@ -126,7 +125,20 @@ def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarr
         slack = np.full(len(ids), float(stage.slack))
     else:
         slack = np.full(len(ids), 0.5) if stage.integral else tolerance * np.maximum(1.0, np.abs(part))
-    solver.add_rows(np.full(len(ids), -np.inf), part + slack, row, nz, cost[nz], name=f"stage_optimum:{stage.name}")
+    return nz, row, part + slack
+
+
+def fix_optimum(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, tolerance: float) -> None:
+    """Add rows that keep ``stage``'s objective at its value at ``x``: cost @ x <= value + tol,
+    in total or per group. Counts (``integral``) get half a unit, money a relative tolerance."""
+    nz, row, upper = _optimum_rows(stage, cost, x, tolerance)
+    solver.add_rows(np.full(len(upper), -np.inf), upper, row, nz, cost[nz], name=f"stage_optimum:{stage.name}")
+
+
+def keeps_optimum(stage: Stage, cost: np.ndarray, x_fixed: np.ndarray, x: np.ndarray, tolerance: float) -> bool:
+    """Whether ``x`` meets the rows :func:`fix_optimum` adds for ``stage`` fixed at ``x_fixed``."""
+    nz, row, upper = _optimum_rows(stage, cost, x_fixed, tolerance)
+    return bool(np.all(np.bincount(row, weights=cost[nz] * x[nz], minlength=len(upper)) <= upper + 1e-9))
 
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
