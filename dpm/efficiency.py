@@ -104,11 +104,11 @@ def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict,
         return None
 
 
-def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used, least: list | None = None) -> np.ndarray | None:
+def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.ndarray | None, float]:
     """The least unfilled opgave, then the fewest relations, with only the relations
-    ``pairs_used`` allowed (None: no plan within the limit). ``least``: a list that gets the
-    proven lower bound on the (weighted) unfilled opgave in whole homes on those relations
-    (-inf if the search proved none)."""
+    ``pairs_used`` allowed (None: no plan within the limit), and the proven lower bound on
+    the (weighted) unfilled opgave in whole homes on those relations (inf: none within the
+    limit; -inf: the search proved nothing)."""
     lm = rm.model
     y = lm.variables["transfer"].ids
     solver = make_solver(rm)
@@ -118,15 +118,14 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used, least: list |
     solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
     solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
     found = solver.solve()
-    if least is not None:  # (infeasible: every whole-homes plan on them leaves more than the limit)
-        bounded = found.bound is not None and np.isfinite(found.bound) and found.status in TRUSTED
-        least.append(np.inf if found.status == "infeasible" else float(found.bound) if bounded else -np.inf)
+    bounded = found.bound is not None and np.isfinite(found.bound) and found.status in TRUSTED
+    least = np.inf if found.status == "infeasible" else float(found.bound) if bounded else -np.inf
     if not found.has_solution:
-        return None
+        return None, least
     solver.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
     solver.set_start(found.x)
     fewest = solver.solve()
-    return lm.solution((fewest if fewest.has_solution else found).x).x
+    return lm.solution((fewest if fewest.has_solution else found).x).x, least
 
 
 def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
@@ -165,7 +164,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
             if len(mine) and not partners & set(mine.tolist()):
                 partners.add(int(mine[np.argmax(score[mine])]))
     if partners and len(partners) <= roles.bound + 1:
-        first = _on_only(rm, make_solver, opts, sorted(partners))
+        first, _ = _on_only(rm, make_solver, opts, sorted(partners))
         if first is not None and np.round(first[y]).sum() <= roles.bound:
             return first
     chosen: list[int] = []
@@ -186,7 +185,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
         chosen += [int(p) for p in np.flatnonzero(value > 1e-6) if p not in chosen]
     order = [int(p) for p in np.argsort(-value, kind="stable") if p not in chosen]
     for _ in range(rounds):
-        found = _on_only(rm, make_solver, opts, chosen)
+        found, _ = _on_only(rm, make_solver, opts, chosen)
         if found is not None:
             return found
         if not order:
@@ -234,18 +233,16 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
     bound = float(roles.bound)
     if out.bound is not None and np.isfinite(out.bound) and out.status in ("optimal", "time_limit"):
         bound = max(bound, float(np.ceil(out.bound - 1e-6)))
+    unfilled = rm.stages()[1].cost
     room = 0.0
     for _ in range(1 + repair):
         if not out.has_solution:
             return bound, None
-        chosen = np.flatnonzero(np.round(out.x[y]) > 0.5)
-        least: list[float] = []
-        plan = _on_only(rm, make_solver, opts, chosen, least)
-        if plan is not None or least[0] == -np.inf or (room == 0.0 and least[0] != np.inf):
+        plan, least = _on_only(rm, make_solver, opts, np.flatnonzero(np.round(out.x[y]) > 0.5))
+        if plan is not None or least == -np.inf or (room == 0.0 and least != np.inf):
             return bound, plan  # (a plan; no bound to make room for; the first set not proven unfit)
-        unfilled = rm.stages()[1].cost
         continuous = out.x[:lm.n_cols] @ unfilled  # (at most the limit less the room so far)
-        whole = least[0] if np.isfinite(least[0]) else limit + 1.0
+        whole = least if np.isfinite(least) else limit + 1.0
         room = max(1.0, 2.0 * room, room + whole - continuous)
         _limit_row(solver, unfilled, limit - room)
         out = solver.solve()

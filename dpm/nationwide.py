@@ -40,6 +40,7 @@ from dpm.model.case import Case
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.money import discounted_cost
 from dpm.regional import shortfall_table
+from dpm.engines import Job, in_worker, map_local
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.backends import make_solver
 from dpm.solvers.lexicographic import Extension, Stage, StageReport, solve_lexicographic
@@ -149,132 +150,11 @@ def _keep_homes(rm):
 
 
 # --- engines: the same function over jobs (case, regions), results in job order --------------
-Job = tuple  # (case, regions), or (case, regions, start values, money) as solve_regional takes them
-
-
-def _fault_injection(regions: tuple[str, ...]) -> None:
-    """For the tests of a dying worker (issue: faults in the national run): with
-    ``DPM_TEST_KILL_WORKER=<region>`` the process solving that region kills itself with
-    SIGKILL, as the kernel's out-of-memory killer would; with ``<region>:once`` only the first
-    time (a marker file beside ``DPM_TEST_KILL_MARKER`` records it). Unset in normal use."""
-    spec = os.environ.get("DPM_TEST_KILL_WORKER")
-    if not spec:
-        return
-    region, _, mode = spec.partition(":")
-    if region not in regions:
-        return
-    if mode == "once":
-        marker = os.environ["DPM_TEST_KILL_MARKER"]
-        if os.path.exists(marker):
-            return
-        open(marker, "w").close()
-    import signal
-
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def in_worker(fn: Callable, *job):
-    """``fn(*job)`` as a worker process runs it (``job[1]``: the regions, for the fault tests)."""
-    _fault_injection(job[1])
-    return fn(*job)
-
-
+# (the local process pool: dpm.engines)
 def solve_job(*job) -> RegionalOutcome:
     """:func:`solve_regional` of one job, as a worker runs it."""
     return in_worker(solve_regional, *job)
 
-
-def map_local(jobs: list[Job], progress, workers: int | None, fn: Callable = solve_regional) -> list:
-    """``fn(*job)`` for every job (``job[1]``: its regions), on a process pool, results in job
-    order (``fn`` a module-level function; default :func:`solve_regional`). A worker that dies
-    (killed, out of memory) breaks the pool: the jobs not yet done are run again on a new
-    pool; if a pool breaks again, each remaining job runs in a process of its own, so that a
-    job that kills its worker every time is named."""
-    workers = workers or os.cpu_count() or 1
-    out: list = [None] * len(jobs)
-    if workers == 1 or len(jobs) <= 1:
-        for i, job in enumerate(jobs, start=1):
-            out[i - 1] = fn(*job)
-            progress(i, len(jobs), job[1])
-        return out
-    done = 0
-    todo = list(range(len(jobs)))
-    for attempt in range(3):
-        width = min(workers, len(todo)) if attempt < 2 else 1
-        groups = [todo] if attempt < 2 else [[i] for i in todo]
-        failed = []
-        for group in groups:
-            def on_done(i: int) -> None:
-                nonlocal done
-                done += 1
-                progress(done, len(jobs), jobs[i][1])
-            finished, broken = _run_pool(jobs, group, width, out, fn, on_done)
-            failed += [i for i in group if i not in finished] if broken else []
-        if not failed:
-            return out
-        todo = failed
-    names = "; ".join(" + ".join(jobs[i][1]) for i in todo)
-    raise WorkerLost(f"the worker process solving {names} died three times (killed, or out of memory?); "
-                     "nothing was written. Try fewer --workers, or run that region alone with 'dpm run'")
-
-
-def _size(job: Job) -> float:
-    """A job's opgave in homes: how long its solve may take, roughly."""
-    case, regions = job[0], job[1]
-    return float(case.opgave.loc[case.opgave["region"].isin(regions), "homes"].sum())
-
-
-def _run_pool(jobs: list[Job], group: list[int], width: int, out: list, fn: Callable,
-              on_done: Callable[[int], None]) -> tuple[list[int], bool]:
-    """Run ``fn`` on ``jobs[group]`` on a fresh pool of ``width`` processes; store results in
-    ``out`` and call ``on_done(i)`` as job i finishes. Returns the finished job numbers and
-    whether the pool broke (a worker died). Any other exit (a stop signal, an error) cancels
-    the jobs not started and ends the workers at once (measured: a SIGTERM to ``dpm run`` of
-    the 35 national regions waited 125 s for the pool to finish every job)."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    finished = []
-    pool = ProcessPoolExecutor(max_workers=width, initializer=_worker_ignores_interrupt)
-    try:
-        # the largest regions first (their opgave in homes), so that a long solve does not start last
-        futures = {pool.submit(in_worker, fn, *jobs[i]): i for i in sorted(group, key=lambda i: -_size(jobs[i]))}
-        try:
-            for future in as_completed(futures):
-                out[futures[future]] = future.result()
-                finished.append(futures[future])
-                on_done(futures[future])
-        except BrokenProcessPool:
-            for future, i in futures.items():  # results that came back before the break
-                if i not in finished and future.done() and future.exception() is None:
-                    out[i] = future.result()
-                    finished.append(i)
-                    on_done(i)
-            return finished, True
-    except BaseException:
-        _end_workers(pool)
-        raise
-    pool.shutdown()
-    return finished, False
-
-
-def _worker_ignores_interrupt() -> None:
-    """A worker leaves Ctrl-C (SIGINT, sent to the whole terminal's process group) to the main
-    process, which ends the pool (:func:`_end_workers`): no traceback from every worker."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _end_workers(pool) -> None:
-    """Cancel the jobs not started and end the running workers now (the executor has no public
-    call for the second: its process table is read before shutdown clears it)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        process.kill()  # (SIGKILL: nothing in a worker needs cleaning up, and HiGHS would print about a SIGTERM)
-    for process in processes:
-        process.join(timeout=10)
 
 
 def _map_dask(jobs: list[Job], progress, address: str | None, workers: int | None) -> list[RegionalOutcome]:
@@ -319,7 +199,7 @@ def map_regions(jobs: list[Job], engine: str = "local", address: str | None = No
     if engine == "dask":
         return _map_dask(jobs, progress, address, workers)
     if engine == "local":
-        return map_local(jobs, progress, workers)
+        return map_local(jobs, progress, workers, solve_regional)
     raise ValueError(f"unknown engine {engine!r}: expected 'local' or 'dask'")
 
 
@@ -424,14 +304,15 @@ class NationalResult:
 
         case = self.case
         before = pd.concat([o.shortfall for o in self.regional], ignore_index=True)
-        meaning = ("bound of the single MIP of " if self.method == "single_mip" else
-                   "optimum of the national LP (homes continuous, min_transfer relaxed) of ")
-        meaning += ("MODEL.md 6: donor regions re-plan with their whole opgave filled and every limit met; the pool "
-                    "balances per year; money timing as in the scenario; components linked by a werkgebied at their "
-                    "own bound")
         if self.method == "linked_only":
             meaning = ("the unfilled bound of each component's own stage 2: every region is linked by a werkgebied, "
                        "and such components take no part in the national pool (MODEL.md 6 as built here)")
+        else:
+            meaning = ("bound of the single MIP of " if self.method == "single_mip" else
+                       "optimum of the national LP (homes continuous, min_transfer relaxed) of ")
+            meaning += ("MODEL.md 6: donor regions re-plan with their whole opgave filled and every limit met; the "
+                        "pool balances per year; money timing as in the scenario; components linked by a werkgebied "
+                        "at their own bound")
         return {"case": case.name, "solidarity": self.solidarity, "engine": engine,
                 "national_shortfall_homes": self.shortfall_homes,
                 "national_shortfall_eur": round(float(self.shortfall["value_eur"].sum()), 2),

@@ -306,15 +306,17 @@ def run_case(case: Case, verbose: bool = False,
     run = RunResult(case)
     parts = components(case)
     if len(parts) > 1 and workers != 1 and not verbose:
-        from dpm.nationwide import map_local
+        from dpm.engines import map_local
 
-        report = (lambda done, total, regions: None) if progress is None else \
-            (lambda done, total, regions: progress(done, total, regions, None))
+        def report(done: int, total: int, regions: tuple[str, ...]) -> None:
+            if progress is not None:
+                progress(done, total, regions, None)
         run.components = map_local([(case, regions, False, None, tradeoff) for regions in parts], report, workers,
                                    solve_component)
-    for i, regions in enumerate(parts if not run.components else [], start=1):
-        on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
-        run.components.append(solve_component(case, regions, verbose, on_stage, tradeoff))
+    else:
+        for i, regions in enumerate(parts, start=1):
+            on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
+            run.components.append(solve_component(case, regions, verbose, on_stage, tradeoff))
     run.room = investment_room(case)
     run.seconds = time.perf_counter() - start
     return run

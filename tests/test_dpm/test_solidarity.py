@@ -414,9 +414,8 @@ def test_relations_that_fit_only_with_continuous_homes_are_chosen_again_with_roo
     s.set_integrality(np.setdiff1d(np.arange(rm.model.n_cols), y), False)
     s.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
     out = s.solve()
-    least = []
-    assert _on_only(rm, solver_for, opts, np.flatnonzero(np.round(out.x[y]) > 0.5), least) is None
-    assert least == [np.inf], "proven: whole homes on them leave more than the limit"
+    whole, least = _on_only(rm, solver_for, opts, np.flatnonzero(np.round(out.x[y]) > 0.5))
+    assert whole is None and least == np.inf, "proven: whole homes on them leave more than the limit"
     again, plan = relations_bound(rm, solver_for, None, roles, opts, limit, repair=REPAIR_ROUNDS)
     assert again == bound and plan is not None
     assert _fits(rm, plan, limit), "every row, min_transfer included, within the unfilled limit"
