@@ -36,7 +36,7 @@ class Stage:
     prove: bool = True  # a tolerance stop of a stage in homes gets solver.prove_exact_s more (see _prove)
     mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
     abs_gap: float | None = None  # this stage's absolute MIP gap, where its values are not whole (None: 1e-6)
-    round_lp: bool = False  # start from the best rounding of its LP optimum (_rounded_start)
+    round_lp: bool = False  # start from the best rounding of its LP optimum (rounded_start)
     extend: Callable[[np.ndarray, int], "Extension"] | None = None
 
 
@@ -168,7 +168,8 @@ ROUNDING_WINDOW = 2.0  # each integer column within this many units of its LP va
 ROUNDING_TIME_SHARE = 0.05  # ... and at most this share of the stage's time limit (a safety net, like the dive's)
 
 
-def _rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None) -> np.ndarray | None:
+def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
+                  time_limit_s: float | None = None) -> np.ndarray | None:
     """A start for a stage from its LP optimum, a neighbourhood search around it (after RENS,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
@@ -178,7 +179,8 @@ def _rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None) 
     cut rounds before its own heuristics run. Measured (benchmarks/results.md): unfilled stage
     of synthetic 40 corporations 25 s -> 2.4 s, nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
     integral columns fixed, RENS proper, leaves no whole-homes point on most regions: the
-    executor balances are equalities.) Returns the better of that point and ``x``."""
+    executor balances are equalities.) ``time_limit_s``: the search's safety net instead of
+    that share. Returns the better of that point and ``x``."""
     ints = np.flatnonzero(solver.integer)
     if not len(ints):
         return x
@@ -194,7 +196,7 @@ def _rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None) 
     solver.set_bounds(ints, low, high)
     solver.set_node_limit(ROUNDING_NODES)
     limit_before = solver.limit_s
-    solver.set_time_limit(ROUNDING_TIME_SHARE * limit_before)
+    solver.set_time_limit(ROUNDING_TIME_SHARE * limit_before if time_limit_s is None else time_limit_s)
     found = solver.solve()
     solver.limit_s = limit_before
     solver.set_node_limit(None)
@@ -232,7 +234,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         solver.set_objective(cost, abs_gap=abs_gap)
         clock = time.perf_counter()
         if stage.round_lp:
-            x = _rounded_start(solver, cost, x)
+            x = rounded_start(solver, cost, x)
         if x is not None:
             solver.set_start(x)
         rounding_s = time.perf_counter() - clock

@@ -127,3 +127,55 @@ def test_participants_of_linked_regions_give_a_plan_on_their_pairs(tmp_path):
     assert _least_unfilled(narrow, opts) <= limit + 1e-6
     assert len(narrow.pairs) >= part.bound
     assert np.isfinite(part.bound)
+
+
+def _sparse_setting(case, regions):
+    """The aggregate stages 1-2, the unfilled limit and its choice limit, the roles, the model
+    of every pair and its efficiency solver, as dpm.efficiency.plan sets them up."""
+    from dpm.efficiency import CHOICE_SHARE, efficiency_solver
+
+    agg, first, opts = _stages_1_2(case, regions)
+    optimum = first.stages[1].objective
+    slack = unfilled_slack(case.scenario, optimum)
+    limit = optimum + slack
+    fix = _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"])
+    roles = solidarity_roles(agg, fix, limit, opts)
+    rm = build_region_model(case, regions, roles=roles)
+    opts = {**opts, "time_limit_s": case.scenario.solver.efficiency_time_limit_s}
+    return rm, lambda m, relaxed=False: efficiency_solver(m, agg, first.x, limit, opts, relaxed=relaxed), \
+        opts, limit, optimum + CHOICE_SHARE * slack
+
+
+@pytest.mark.parametrize("name", list(INSTANCES))
+def test_sparse_plan_is_a_whole_homes_plan_within_the_limit(tmp_path, name):
+    """The reweighted-LP plan (for regions too large for the relations MIP) is a point of the
+    full model: every row, min_transfer included, whole totals, within the unfilled limit; and
+    on these tiny cases it has the brute-force optimum's relations (never fewer: that would be
+    a plan the model forbids)."""
+    from dpm.efficiency import _fits, relations, sparse_plan
+
+    case = instance(tmp_path, *INSTANCES[name])
+    rm, solver_for, opts, limit, choice = _sparse_setting(case, ("R",))
+    plan = sparse_plan(rm, solver_for, opts, choice)
+    best = brute_force(case)
+    if best["transfers"] == 0:  # nothing needs to move: the LP moves nothing either
+        assert plan is None or relations(rm, plan) == 0
+        return
+    assert plan is not None
+    assert _fits(rm, plan, limit)
+    decided = rm.model.variables["decision"].ids
+    assert np.allclose(plan[decided], np.round(plan[decided]))
+    assert relations(rm, plan) == best["transfers"]
+
+
+def test_sparse_plan_on_the_default_region_needs_no_more_than_twice_the_fewest_relations():
+    """On scenarios/voorbeeldregio (3 relations, proven by the full stage) the sparse plan is a
+    whole-homes plan within the limit on at most twice as many relations."""
+    from dpm.efficiency import _fits, relations, sparse_plan
+    from conftest import DEFAULT_CASE
+
+    case = load_case(DEFAULT_CASE)
+    rm, solver_for, opts, limit, choice = _sparse_setting(case, tuple(case.regions))
+    plan = sparse_plan(rm, solver_for, opts, choice)
+    assert plan is not None and _fits(rm, plan, limit)
+    assert 3 <= relations(rm, plan) <= 6

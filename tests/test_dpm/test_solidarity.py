@@ -379,12 +379,12 @@ def test_relations_that_fit_only_with_continuous_homes_are_chosen_again_with_roo
     bound cannot carry a whole-homes plan within the unfilled limit (proven), and the stage had
     fallen back to a plan of 50 relations; chosen again with room below the limit for whole
     homes, they carry a plan that fits every row, min_transfer included."""
-    from dpm.efficiency import (REPAIR_ROUNDS, _continuity_fix, _fits, _limit_row, _on_only, relations,
-                                relations_bound, unfilled_slack, whole_totals)
+    from dpm.efficiency import (REPAIR_ROUNDS, _continuity_fix, _fits, _on_only, efficiency_solver, relations,
+                                relations_bound, unfilled_slack)
     from dpm.model.allocation import components
     from dpm.solidarity import solidarity_roles
     from dpm.solvers.backends import make_solver
-    from dpm.solvers.lexicographic import fix_optimum, solve_lexicographic
+    from dpm.solvers.lexicographic import solve_lexicographic
 
     case = load_case(_regio27(tmp_path))
     [regions] = components(case)
@@ -399,13 +399,7 @@ def test_relations_that_fit_only_with_continuous_homes_are_chosen_again_with_roo
     rm = build_region_model(case, regions, roles=roles)
 
     def solver_for(model, relaxed=False):
-        s = make_solver(model.model, opts, relaxed=relaxed)
-        if not relaxed:
-            whole_totals(s, model)
-        st = model.stages()
-        fix_optimum(s, st[0], st[0].cost, model.lift(agg, first.x), tol)
-        _limit_row(s, st[1].cost, limit)
-        return s
+        return efficiency_solver(model, agg, first.x, limit, opts, relaxed=relaxed)
 
     bound, plain = relations_bound(rm, solver_for, None, roles, opts, limit)
     assert plain is None, "the bound's own relations carry no whole-homes plan"
