@@ -408,26 +408,29 @@ def _narrow_plan(case, regions, rm: RegionModel, solver_for, roles: Roles, part,
                  x_agg: np.ndarray, limit: float, choice_limit: float, opts: dict) -> list:
     """A plan whose relations run only from the givers to the takers of the participation
     bound (``part``): few corporations take part, so few relations are needed. On that model
-    (when it has fewer pairs than ``rm``): :func:`sparse_plan` (relations chosen within
-    ``choice_limit``) and, up to :data:`RELATIONS_BOUND_PAIRS` pairs, :func:`relations_bound`
-    (its bound holds for those pairs only and is not used); the fewer of the two (measured: on
-    the linked benchmark region's 37 pairs, the sparse plan has 15 relations in 0.9 s,
-    relations_bound 28 in 8.8 s; on synthetic 20's 45 pairs 13 against 12; relations_bound
-    started from the sparse plan found 13 there).
-    Failing both, the transportation split of whole totals in which only those givers give
-    and those takers take (:func:`role_totals`). Returns [(model, plan, True)] or []."""
+    (when it has fewer pairs than ``rm``): up to :data:`RELATIONS_BOUND_PAIRS` pairs,
+    :func:`relations_bound` (its bound holds for those pairs only and is not used); on more
+    pairs, or where it finds no plan, :func:`sparse_plan` (relations chosen within
+    ``choice_limit``). Measured: on the linked benchmark region's 37 pairs relations_bound
+    finds no plan in 4.1 s and the sparse plan has 15 relations (0.9 s); on synthetic 20's 45
+    pairs relations_bound has 12, the sparse plan 13 (1.5 s more, not spent; started from
+    it, relations_bound found 13 too); on the regions of scenarios/nederland running both
+    and keeping the fewer gave the same relations. Failing both, the transportation split of
+    whole totals in which only those givers give and those takers take (:func:`role_totals`).
+    Returns [(model, plan, True)] or []."""
     if not (part.givers and part.takers):
         return []
     narrow_roles = replace(roles, may_give=part.givers, may_take=part.takers)
     narrow = build_region_model(case, regions, roles=narrow_roles, restrict=True)
     if not len(narrow.pairs) or len(narrow.pairs) >= len(rm.pairs):
         return []
-    found = [sparse_plan(narrow, solver_for, opts, choice_limit)]
+    x = None
     if len(narrow.pairs) <= RELATIONS_BOUND_PAIRS:
-        found.append(relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_SHARE)[1])
-    found = [x for x in found if x is not None]
-    if found:
-        return [(narrow, min(found, key=lambda x: relations(narrow, x)), True)]
+        _, x = relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_SHARE)
+    if x is None:
+        x = sparse_plan(narrow, solver_for, opts, choice_limit)
+    if x is not None:
+        return [(narrow, x, True)]
     totals = role_totals(agg, x_agg, narrow_roles, limit, opts, guided=True)
     x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
     # (the split knows min_transfer only by leaving homes unfilled, and not max_partners)
