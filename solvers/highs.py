@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -231,17 +231,39 @@ class HighsSolver:
         """Run HiGHS. The objective of the returned point is recomputed here: HiGHS 1.16 can
         value a MIP start in its presolved space without the objective offset and stop on it
         as 'optimal'. If the two disagree, the stage is solved again on a fresh instance
-        without the start."""
+        without the start; if that finds no better point within the time limit, the first
+        point is kept, valued right, with the second search's status and the larger of the
+        two bounds (measured: on a synthetic 30-corporation region the search without the
+        start found no point in 10 s, and the region fell back to the full model: 130 s and
+        678 more homes unfilled)."""
         start = time.perf_counter()
         self._run()
         out = self._result(time.perf_counter() - start)
         if out.has_solution and abs(float(self.cost @ out.x) - out.objective) > 1e-6 * max(1.0, abs(out.objective)):
+            first = replace(out, objective=float(self.cost @ out.x))
+            if self._gap_met(first):  # its stop holds with the point valued right: no second search
+                return replace(first, mip_gap=abs(first.objective - first.bound) / max(1e-10, abs(first.objective)))
             self._start = None
             self._fresh(warm=False)
             self.restarts += 1
             self._run()
             out = self._result(time.perf_counter() - start)
+            sign = 1.0 if self.sense == "min" else -1.0  # (a bound is below a minimum, above a maximum)
+            if not out.has_solution or sign * out.objective > sign * first.objective:
+                bounds = [sign * b for b in (first.bound, out.bound) if b is not None and np.isfinite(b)]
+                bound = sign * max(bounds) if bounds else None
+                gap = None if bound is None else max(0.0, first.objective - bound) / max(1e-10, abs(first.objective))
+                out = replace(first, status=out.status, bound=bound, mip_gap=gap, seconds=out.seconds)
         return out
+
+    def _gap_met(self, out: SolveResult) -> bool:
+        """Whether ``out`` (a MIP that HiGHS stopped as optimal) is within the solve's absolute or
+        relative gap of its bound: HiGHS's own stopping rule."""
+        if out.status != "optimal" or out.bound is None or not np.isfinite(out.bound) or self.relaxed:
+            return False
+        diff = abs(out.objective - out.bound)
+        abs_gap, rel_gap = (self.h.getOptionValue(k)[1] for k in ("mip_abs_gap", "mip_rel_gap"))
+        return bool(diff <= abs_gap or diff <= rel_gap * abs(out.objective))
 
     def _run(self) -> None:
         """``Highs.run`` in HiGHS's own thread, waited for in steps of 0.1 s, so that a stop
