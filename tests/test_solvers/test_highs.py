@@ -1,0 +1,67 @@
+"""The guard against HiGHS 1.16 valuing a MIP start without its presolve offset
+(``HighsSolver.solve``): a stage never fails, and never reports a value its point does not
+have, because HiGHS stopped on a wrongly valued start. HiGHS's runs are replaced by scripted
+results here, since the bug shows only on some large models (a synthetic region of 30
+corporations)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bruteforce import INSTANCES, instance
+
+from dpm.model.allocation import build_region_model
+from dpm.solvers.backends import make_solver
+from dpm.solvers.highs import SolveResult
+
+
+@pytest.fixture
+def solver(tmp_path):
+    case = instance(tmp_path, *INSTANCES["one_transfer"])
+    rm = build_region_model(case, ("R",))
+    s = make_solver(rm.model, {**case.scenario.solver.options(), "threads": 1})
+    cost = rm.stages()[1].cost
+    s.set_objective(cost, abs_gap=2.0)
+    s.set_mip_rel_gap(0.0)
+    x = rm.start()
+    return s, x, float(cost @ x)
+
+
+def _script(monkeypatch, solver, results):
+    """Let the solver's HiGHS runs return ``results`` in turn (and count the runs)."""
+    runs = []
+    monkeypatch.setattr(solver, "_run", lambda: runs.append(1))
+    monkeypatch.setattr(solver, "_result", lambda seconds: results[len(runs) - 1])
+    return runs
+
+
+def test_a_start_valued_wrongly_but_within_the_gap_is_kept_with_its_true_value(monkeypatch, solver):
+    s, x, value = solver
+    # HiGHS says optimal at value - 1 (the offset lost) with bound value - 1.5: valued right,
+    # the point is 1.5 above the bound, within the absolute gap of 2
+    runs = _script(monkeypatch, s, [SolveResult("optimal", True, value - 1.0, value - 1.5, 0.0, 0.1, x)])
+    out = s.solve()
+    assert len(runs) == 1 and s.restarts == 0
+    assert out.objective == pytest.approx(value) and out.status == "optimal"
+    assert out.bound == pytest.approx(value - 1.5)
+
+
+def test_a_wrongly_valued_start_beyond_the_gap_is_searched_again_and_kept_if_nothing_better_is_found(
+        monkeypatch, solver):
+    s, x, value = solver
+    first = SolveResult("optimal", True, value - 5.0, value - 6.0, 0.0, 0.1, x)
+    second = SolveResult("time_limit", False, None, value - 4.0, None, 10.0, None)  # nothing found without it
+    runs = _script(monkeypatch, s, [first, second])
+    out = s.solve()
+    assert len(runs) == 2 and s.restarts == 1
+    assert out.has_solution and np.array_equal(out.x, x)
+    assert out.objective == pytest.approx(value)  # its true value, not HiGHS's
+    assert out.status == "time_limit" and out.bound == pytest.approx(value - 4.0)  # the larger bound
+    assert out.mip_gap == pytest.approx(4.0 / abs(value))
+
+
+def test_a_better_point_of_the_second_search_replaces_the_first(monkeypatch, solver):
+    s, x, value = solver
+    first = SolveResult("optimal", True, value - 5.0, value - 6.0, 0.0, 0.1, x)
+    second = SolveResult("optimal", True, value - 3.0, value - 3.0, 0.0, 1.0, x.copy())
+    runs = _script(monkeypatch, s, [first, second])
+    assert s.solve() is second and len(runs) == 2
