@@ -168,14 +168,20 @@ def test_sparse_plan_is_a_whole_homes_plan_within_the_limit(tmp_path, name):
     assert relations(rm, plan) == best["transfers"]
 
 
-def test_sparse_plan_on_the_default_region_needs_no_more_than_twice_the_fewest_relations():
+@pytest.mark.parametrize("max_partners", [0, 1])
+def test_sparse_plan_on_the_default_region_needs_no_more_than_twice_the_fewest_relations(max_partners):
     """On scenarios/voorbeeldregio (3 relations, proven by the full stage) the sparse plan is a
-    whole-homes plan within the limit on at most twice as many relations."""
+    whole-homes plan within the limit on at most twice as many relations; with
+    ``max_partners = 1`` too (the LP relaxes that rule, so its relations are cut back to each
+    origin's largest before whole homes are sought)."""
     from dpm.efficiency import _fits, relations, sparse_plan
     from conftest import DEFAULT_CASE
 
-    case = load_case(DEFAULT_CASE)
+    case = load_case(DEFAULT_CASE, {"allocation": {"max_partners": max_partners}})
     rm, solver_for, opts, limit, choice = _sparse_setting(case, tuple(case.regions))
     plan = sparse_plan(rm, solver_for, opts, choice)
     assert plan is not None and _fits(rm, plan, limit)
     assert 3 <= relations(rm, plan) <= 6
+    if max_partners:
+        per_origin = rm.pairs[np.round(plan[rm.model.variables["transfer"].ids]) > 0.5].groupby("origin").size()
+        assert per_origin.max() <= max_partners
