@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model
-from dpm.model.formulation import unfilled_limit
+from dpm.model.formulation import least_transfer, unfilled_limit
 from dpm.model.solidarity import Roles, role_rows
 from dpm.solidarity import participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
@@ -204,9 +204,10 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     :data:`SPARSE_DELTA` homes) (iteratively reweighted l1, as in sparse recovery: a relation
     that carries little becomes dear, one that carries much cheap), until the relations used
     repeat (at most :data:`SPARSE_LPS` LPs, warm-started: milliseconds after the first); where
-    an origin uses more than ``max_partners`` (the LP relaxes the rule), all but its largest
-    are closed and the LP solved again. On those relations only, whole homes by the neighbourhood search of the LP optimum
-    (:func:`dpm.solvers.lexicographic.rounded_start`), else by :func:`_on_only`. Measured on
+    relations break ``min_transfer`` or ``max_partners`` (the LP relaxes both), they are closed
+    and the LP solved again (:func:`_within_rules`). On those relations only, whole homes by
+    the neighbourhood search of the LP optimum (:func:`dpm.solvers.lexicographic.rounded_start`),
+    else by :func:`_on_only`. Measured on
     the synthetic 40-corporation region, on the participants' 250 pairs: 38 relations in
     1.4 s, where the split of role totals gave 65 in 4.5 s (a longer relations MIP proves at
     least 26 on those pairs, 22 on every pair, in 120 s each). None: no plan found."""
@@ -230,8 +231,8 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
             return None
         flow = np.bincount(pair[moved], weights=out.x[execute[moved]], minlength=len(y))
         support = np.flatnonzero(flow > 1e-6)
-        allowed = _within_max_partners(rm, support, flow)
-        if len(allowed) < len(support):  # the LP relaxes max_partners: the rest are closed, and the LP solved again
+        allowed = _within_rules(rm, support, flow)
+        if len(allowed) < len(support):  # the LP relaxes the rules: the rest are closed, and the LP solved again
             dropped = np.setdiff1d(support, allowed)
             lp.fix_columns(y[dropped], np.zeros(len(dropped)))
         elif used is not None and np.array_equal(support, used):
@@ -250,14 +251,17 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     return _on_only(rm, make_solver, opts, used)[0]
 
 
-def _within_max_partners(rm: RegionModel, used: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """The relations ``used`` that ``allocation.max_partners`` allows: per origin those with
-    the largest ``flow`` (the LP relaxes the rule: each relation may be used a fraction)."""
-    limit = rm.case.scenario.allocation.max_partners
-    if limit <= 0 or not len(used):
+def _within_rules(rm: RegionModel, used: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """The relations ``used`` that ``allocation.min_transfer`` and ``max_partners`` allow, as the
+    LP's ``flow`` reads them (the LP relaxes both: a relation may be used a fraction): those
+    that carry at least the homes a relation must carry, and per origin the largest."""
+    sc = rm.case.scenario.allocation
+    least = least_transfer(rm.case, rm.tasks, rm.pairs)
+    used = used[flow[used] >= least[used] - 1e-6]
+    if sc.max_partners <= 0 or not len(used):
         return used
     kept = pd.DataFrame({"pair": used, "origin": rm.pairs["origin"].to_numpy()[used], "flow": -flow[used]})
-    kept = kept.sort_values(["origin", "flow", "pair"], kind="stable").groupby("origin").head(limit)
+    kept = kept.sort_values(["origin", "flow", "pair"], kind="stable").groupby("origin").head(sc.max_partners)
     return np.sort(kept["pair"].to_numpy())
 
 
