@@ -207,10 +207,10 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     relations break ``min_transfer`` or ``max_partners`` (the LP relaxes both), they are closed
     and the LP solved again (:func:`_within_rules`). On those relations only, whole homes by
     the neighbourhood search of the LP optimum (:func:`dpm.solvers.lexicographic.rounded_start`),
-    else by :func:`_on_only`. Measured on
-    the synthetic 40-corporation region, on the participants' 250 pairs: 38 relations in
-    1.4 s, where the split of role totals gave 65 in 4.5 s (a longer relations MIP proves at
-    least 26 on those pairs, 22 on every pair, in 120 s each). None: no plan found."""
+    else by :func:`_on_only`. Measured on the synthetic 40-corporation region, on the
+    participants' 250 pairs: 38 relations in 1.4 s, where the split of role totals gave 65 in
+    4.5 s (a longer relations MIP proves at least 26 on those pairs, 22 on every pair, in 120 s
+    each). None: no plan found."""
     lm = rm.model
     y = lm.variables["transfer"].ids
     if not len(y):
