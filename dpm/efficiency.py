@@ -220,7 +220,10 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     moved = pair >= 0
     lp = make_solver(rm, relaxed=True)
     _limit_row(lp, rm.stages()[1].cost, choice_limit)
-    lp.set_time_limit(SPARSE_ROUNDING_SHARE * float(opts["time_limit_s"]))  # a safety net (measured: 0.7 s for all 4 LPs)
+    # a safety net, of the scenario's efficiency limit even on a point of the trade-off curve (which
+    # has less): the plan then does not depend on the stage's limit (measured: 0.7 s for all 4 LPs)
+    safety_s = SPARSE_ROUNDING_SHARE * rm.case.scenario.solver.efficiency_time_limit_s
+    lp.set_time_limit(safety_s)
     weight, used = np.ones(len(y)), None
     for _ in range(SPARSE_LPS):
         cost = np.zeros(lm.n_cols)
@@ -245,7 +248,7 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     solver.set_objective(unfilled, abs_gap=0.999)
     # (its node limit, not the stage's 5 % safety net, ends it: measured on synthetic 40, 0.5 s
     # stopped it at 31,906 homes, its 500 nodes reach 31,881 in 1.5 s, within the next stage's gap)
-    x = rounded_start(solver, unfilled, None, SPARSE_ROUNDING_SHARE * float(opts["time_limit_s"]))
+    x = rounded_start(solver, unfilled, None, safety_s)
     if x is not None:
         return lm.solution(x).x
     return _on_only(rm, make_solver, opts, used)[0]
