@@ -15,8 +15,8 @@ plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is va
    whole-homes plan, and its relations are tried in whole homes; a plan that meets the
    bound is proven. On regions with more pairs than that stage can take, the participation
    bound (:func:`dpm.solidarity.participants`: the fewest corporations that give or take at
-   all) and a plan on the pairs from those givers to those takers (:func:`_narrow_plan`: a
-   reweighted LP's relations in whole homes, :func:`sparse_plan`, and the relations stage above).
+   all) and a plan on the pairs from those givers to those takers (:func:`_narrow_plan`: the
+   relations stage above, else a reweighted LP's relations in whole homes, :func:`sparse_plan`).
    Otherwise the dive on the pairs that can matter (:func:`dive`) adds a plan, and the
    fewest of them is reported against the bound, with its gap;
 5. ``unfilled_on_relations``: the least unfilled opgave on the chosen relations (never more
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model
-from dpm.model.formulation import least_transfer, unfilled_limit
+from dpm.model.formulation import unfilled_limit
 from dpm.model.solidarity import Roles, role_rows
 from dpm.solidarity import participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
@@ -106,17 +106,24 @@ def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict,
         return None
 
 
+def _on_pairs(rm: RegionModel, make_solver, pairs_used) -> HighsSolver:
+    """A whole-homes solver of ``rm`` with only the relations ``pairs_used`` allowed, minimising
+    the unfilled opgave (in homes: an absolute gap below 1 proves it)."""
+    y = rm.model.variables["transfer"].ids
+    solver = make_solver(rm)
+    unused = np.setdiff1d(np.arange(len(y)), pairs_used)
+    solver.fix_columns(y[unused], np.zeros(len(unused)))
+    solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
+    return solver
+
+
 def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.ndarray | None, float]:
     """The least unfilled opgave, then the fewest relations, with only the relations
     ``pairs_used`` allowed (None: no plan within the limit), and the proven lower bound on
     the (weighted) unfilled opgave in whole homes on those relations (inf: none within the
     limit; -inf: the search proved nothing)."""
     lm = rm.model
-    y = lm.variables["transfer"].ids
-    solver = make_solver(rm)
-    unused = np.setdiff1d(np.arange(len(y)), pairs_used)
-    solver.fix_columns(y[unused], np.zeros(len(unused)))
-    solver.set_objective(rm.stages()[1].cost, abs_gap=0.999)
+    solver = _on_pairs(rm, make_solver, pairs_used)
     solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
     solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
     found = solver.solve()
@@ -155,9 +162,7 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     out = lp.solve()
     if not out.has_solution:
         return None
-    moved = (rm.moves["pair"] >= 0).to_numpy()
-    flow = np.bincount(rm.moves["pair"][moved], weights=out.x[lm.variables["execute"].ids[moved]],
-                       minlength=len(y))
+    flow = rm.pair_homes(out.x[lm.variables["execute"].ids])
     score = np.round(out.x[y], 6) * (1.0 + flow.max()) + flow
     partners: set[int] = set()
     for column, members in (("origin", roles.must_give), ("executor", roles.must_take)):
@@ -197,8 +202,8 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
 
 
 def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -> np.ndarray | None:
-    """A whole-homes plan on few relations for regions too large for :func:`relations_bound`:
-    the support of a reweighted LP, then whole homes on it. The LP relaxation of the full
+    """A whole-homes plan on few relations where :func:`relations_bound` does not fit (too many
+    pairs) or finds none: the support of a reweighted LP, then whole homes on it. The LP relaxation of the full
     model (at most ``choice_limit`` unfilled, room below the stage's limit for whole homes)
     minimises the homes moved per relation, each weighted 1 / (its flow in the previous LP +
     :data:`SPARSE_DELTA` homes) (iteratively reweighted l1, as in sparse recovery: a relation
@@ -218,8 +223,10 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     execute = lm.variables["execute"].ids
     pair = rm.moves["pair"].to_numpy()
     moved = pair >= 0
+    least = rm.least_transfer()
+    unfilled = rm.stages()[1].cost
     lp = make_solver(rm, relaxed=True)
-    _limit_row(lp, rm.stages()[1].cost, choice_limit)
+    _limit_row(lp, unfilled, choice_limit)
     # a safety net, of the scenario's efficiency limit even on a point of the trade-off curve (which
     # has less): the plan then does not depend on the stage's limit (measured: 0.7 s for all 4 LPs)
     safety_s = SPARSE_ROUNDING_SHARE * rm.case.scenario.solver.efficiency_time_limit_s
@@ -232,20 +239,16 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
         out = lp.solve()
         if not out.has_solution:
             return None
-        flow = np.bincount(pair[moved], weights=out.x[execute[moved]], minlength=len(y))
+        flow = rm.pair_homes(out.x[execute])
         support = np.flatnonzero(flow > 1e-6)
-        allowed = _within_rules(rm, support, flow)
+        allowed = _within_rules(rm, support, flow, least)
         if len(allowed) < len(support):  # the LP relaxes the rules: the rest are closed, and the LP solved again
             dropped = np.setdiff1d(support, allowed)
             lp.fix_columns(y[dropped], np.zeros(len(dropped)))
         elif used is not None and np.array_equal(support, used):
             break
         used, weight = allowed, 1.0 / (flow + SPARSE_DELTA)
-    solver = make_solver(rm)
-    unused = np.setdiff1d(np.arange(len(y)), used)
-    solver.fix_columns(y[unused], np.zeros(len(unused)))
-    unfilled = rm.stages()[1].cost
-    solver.set_objective(unfilled, abs_gap=0.999)
+    solver = _on_pairs(rm, make_solver, used)
     # (its node limit, not the stage's 5 % safety net, ends it: measured on synthetic 40, 0.5 s
     # stopped it at 31,906 homes, its 500 nodes reach 31,881 in 1.5 s, within the next stage's gap)
     x = rounded_start(solver, unfilled, None, safety_s)
@@ -254,17 +257,16 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -
     return _on_only(rm, make_solver, opts, used)[0]
 
 
-def _within_rules(rm: RegionModel, used: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def _within_rules(rm: RegionModel, used: np.ndarray, flow: np.ndarray, least: np.ndarray) -> np.ndarray:
     """The relations ``used`` that ``allocation.min_transfer`` and ``max_partners`` allow, as the
     LP's ``flow`` reads them (the LP relaxes both: a relation may be used a fraction): those
-    that carry at least the homes a relation must carry, and per origin the largest."""
-    sc = rm.case.scenario.allocation
-    least = least_transfer(rm.case, rm.tasks, rm.pairs)
+    that carry at least the homes a relation must carry (``least``), and per origin the largest."""
     used = used[flow[used] >= least[used] - 1e-6]
-    if sc.max_partners <= 0 or not len(used):
+    most = rm.case.scenario.allocation.max_partners
+    if most <= 0 or not len(used):
         return used
     kept = pd.DataFrame({"pair": used, "origin": rm.pairs["origin"].to_numpy()[used], "flow": -flow[used]})
-    kept = kept.sort_values(["origin", "flow", "pair"], kind="stable").groupby("origin").head(sc.max_partners)
+    kept = kept.sort_values(["origin", "flow", "pair"], kind="stable").groupby("origin").head(most)
     return np.sort(kept["pair"].to_numpy())
 
 
@@ -334,7 +336,7 @@ REPAIR_ROUNDS = 2
 # and more (synthetic 20 and 40 corporations); there the dive and the roles' bound remain
 RELATIONS_BOUND_PAIRS = 100
 SPARSE_LPS = 10  # sparse_plan: at most this many reweighted LPs (measured: the relations repeat after 4)
-SPARSE_ROUNDING_SHARE = 0.5  # sparse_plan: the safety net of each LP and of the rounding, this share of the efficiency time limit
+SPARSE_ROUNDING_SHARE = 0.5  # sparse_plan: each LP's and the rounding's safety net, this share of the efficiency limit
 SPARSE_DELTA = 10.0  # sparse_plan: homes added to a relation's flow in its weight (1, 3, 10 and 30 gave the same plan)
 PARTICIPATION_SHARE = 0.3  # the participation bound: up to this share of the efficiency time limit
 NARROW_SHARE = 0.2  # relations_bound on the participants' pairs: this share of it

@@ -154,6 +154,16 @@ class RegionModel:
             out = self.model.variables["steun_out"].series(x).to_numpy().reshape(len(self.projection.ids), -1) * MONEY_SCALE
         return self.projection.evaluate(self.decisions(x), out)
 
+    def pair_homes(self, w: np.ndarray) -> np.ndarray:
+        """The homes each relation (``pairs``) carries in the task split ``w`` (one value per move)."""
+        pair = self.moves["pair"].to_numpy()
+        moved = pair >= 0
+        return np.bincount(pair[moved], weights=np.asarray(w, float)[moved], minlength=len(self.pairs))
+
+    def least_transfer(self) -> np.ndarray:
+        """The homes each relation must carry when used (``min_transfer``, MODEL.md 5)."""
+        return f.least_transfer(self.case, self.tasks, self.pairs)
+
     def complete(self, w: np.ndarray, unfilled: np.ndarray | None = None) -> np.ndarray:
         """A full point from whole task splits ``w``: the unfilled homes, relations, decisions and
         continuity gaps that follow. Relations below ``min_transfer`` are dropped (their homes
@@ -161,13 +171,11 @@ class RegionModel:
         split (verduurzaming) keep their unfilled homes of ``unfilled`` (per task; None: all)."""
         lm = self.model
         w = np.floor(np.maximum(w, 0.0) + 1e-6)
-        moves, pairs = self.moves, self.pairs
-        is_move = (moves["pair"] >= 0).to_numpy()
-        per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
-        least = f.least_transfer(self.case, self.tasks, pairs)
-        too_small = np.flatnonzero((per_pair > 0) & (per_pair < least))
+        moves = self.moves
+        per_pair = self.pair_homes(w)
+        too_small = np.flatnonzero((per_pair > 0) & (per_pair < self.least_transfer()))
         w[np.isin(moves["pair"].to_numpy(), too_small)] = 0.0
-        per_pair = np.bincount(moves["pair"][is_move], weights=w[is_move], minlength=len(pairs))
+        per_pair = self.pair_homes(w)
         x = np.zeros(lm.n_cols)
         for name in ("steun_in", "steun_out"):  # money at its lower bound (input steun.csv, or 0)
             if name in lm.variables:

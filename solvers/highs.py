@@ -58,6 +58,13 @@ class SolveResult:
     x: np.ndarray | None
 
 
+def _with_bound(out: SolveResult, bound: float | None) -> SolveResult:
+    """``out`` with ``bound`` and the relative gap of its objective to it."""
+    if bound is None or not np.isfinite(bound):
+        return replace(out, bound=bound, mip_gap=None)
+    return replace(out, bound=bound, mip_gap=abs(out.objective - bound) / max(1e-10, abs(out.objective)))
+
+
 @contextmanager
 def _quiet_stdout():
     """HiGHS prints its banner from C++ when an instance is made; keep stdout clean."""
@@ -240,9 +247,9 @@ class HighsSolver:
         self._run()
         out = self._result(time.perf_counter() - start)
         if out.has_solution and abs(float(self.cost @ out.x) - out.objective) > 1e-6 * max(1.0, abs(out.objective)):
-            first = replace(out, objective=float(self.cost @ out.x))
+            first = _with_bound(replace(out, objective=float(self.cost @ out.x)), out.bound)
             if self._gap_met(first):  # its stop holds with the point valued right: no second search
-                return replace(first, mip_gap=abs(first.objective - first.bound) / max(1e-10, abs(first.objective)))
+                return first
             self._start = None
             self._fresh(warm=False)
             self.restarts += 1
@@ -251,9 +258,8 @@ class HighsSolver:
             sign = 1.0 if self.sense == "min" else -1.0  # (a bound is below a minimum, above a maximum)
             if not out.has_solution or sign * out.objective > sign * first.objective:
                 bounds = [sign * b for b in (first.bound, out.bound) if b is not None and np.isfinite(b)]
-                bound = sign * max(bounds) if bounds else None
-                gap = None if bound is None else max(0.0, first.objective - bound) / max(1e-10, abs(first.objective))
-                out = replace(first, status=out.status, bound=bound, mip_gap=gap, seconds=out.seconds)
+                out = _with_bound(replace(first, status=out.status, seconds=out.seconds),
+                                  sign * max(bounds) if bounds else None)
         return out
 
     def _gap_met(self, out: SolveResult) -> bool:
