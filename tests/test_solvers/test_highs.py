@@ -65,3 +65,16 @@ def test_a_better_point_of_the_second_search_replaces_the_first(monkeypatch, sol
     second = SolveResult("optimal", True, value - 3.0, value - 3.0, 0.0, 1.0, x.copy())
     runs = _script(monkeypatch, s, [first, second])
     assert s.solve() is second and len(runs) == 2
+
+
+def test_a_wrongly_valued_point_at_the_time_limit_is_kept_with_its_true_value_and_no_second_search(
+        monkeypatch, solver):
+    s, x, value = solver
+    # HiGHS stopped at its time limit, its incumbent valued 3 below its true value: no proof was
+    # claimed, so nothing to undo; the point is kept valued right, HiGHS's bound stays a bound
+    first = SolveResult("time_limit", True, value - 3.0, value - 10.0, 0.0, 10.0, x)
+    runs = _script(monkeypatch, s, [first])
+    out = s.solve()
+    assert len(runs) == 1 and s.restarts == 0
+    assert out.objective == pytest.approx(value) and out.status == "time_limit"
+    assert out.bound == pytest.approx(value - 10.0) and out.mip_gap == pytest.approx(10.0 / abs(value))
