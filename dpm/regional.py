@@ -238,9 +238,12 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
         second = solve_lexicographic(solver, full[1:2], start, tol, homes_gap, on_stage)
         head.stages += second.stages
         head.x = second.x
-        optimum = head.stages[1].objective
+        full_optimum = head.stages[1].objective
         try:
-            p = plan(case, regions, agg, first.x, optimum, unfilled_slack(case.scenario, optimum), verbose, on_stage)
+            if full_optimum <= optimum + 0.5:  # the same limit as the search that just failed: it would again
+                raise NoSolution("the efficiency search found no plan within the unfilled limit")
+            p = plan(case, regions, agg, first.x, full_optimum, unfilled_slack(case.scenario, full_optimum), verbose,
+                     on_stage)
         except NoSolution:  # no plan within the full model's own optimum found by the efficiency search
             efficiency_s = case.scenario.solver.efficiency_time_limit_s
             for stage in full[3:]:  # the efficiency stages: their own time limit
@@ -281,9 +284,12 @@ def rule_start(case: Case, regions: tuple[str, ...], agg: RegionModel, x_agg: np
     corporations with ``max_partners = 1`` (Regio 27): from nothing done, the full model's
     unfilled stage stopped at its 20 s limit at 1,769 homes (bound 1,479); the search at +2 %
     has a plan of 1,506 in 8 s."""
-    from dpm.efficiency import carry, plan
+    from dpm.efficiency import carry, plan, unfilled_slack
 
+    tried = unfilled_slack(case.scenario, optimum)  # the limit of the search that found no plan
     for share in RULE_START_SHARES:
+        if share * optimum <= tried:  # (no wider: it would fail the same way; e.g. every share of an optimum of 0)
+            continue
         try:
             p = plan(case, regions, agg, x_agg, optimum, share * optimum, stages_wanted="transfers")
         except NoSolution:
