@@ -88,7 +88,7 @@ def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, o
 
 
 def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = None,
-                    pairs: pd.DataFrame | None = None) -> Split:
+                    pairs: pd.DataFrame | None = None, fewest_moved: bool = True) -> Split:
     """Split the totals of the full-model point ``x`` over the origins (MODEL.md 5, stage 3):
     the homes each corporation completes per type and year, and the unfilled homes per region,
     type and year, are kept; decided are who completes whose task and whose nieuwbouw and
@@ -96,7 +96,8 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     fewest homes moved, on ``pairs`` (default: ``rm.pairs``), each relation carrying at least
     ``min_transfer`` homes (if no split can, the homes of the relations below it stay unfilled:
     ``unplaced_homes``). Mutual flows between two corporations are netted, whatever the time
-    limit left (:func:`dpm.model.solidarity.net_mutual`)."""
+    limit left (:func:`dpm.model.solidarity.net_mutual`). ``fewest_moved=False``: fewest
+    relations only (a start for a later stage, which has its own homes-moved stage)."""
     time_limit_s = float(opts["time_limit_s"] if time_limit_s is None else time_limit_s)
     problem = SplitProblem.of(rm, x, pairs)
     # 1. without relations: a transportation problem (its matrix is totally unimodular), so the
@@ -115,7 +116,7 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     lm = problem.model(with_least=True)
     stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
               Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True, prove=False,
-                    mip_rel_gap=HOMES_MOVED_REL_GAP)]
+                    mip_rel_gap=HOMES_MOVED_REL_GAP)][:2 if fewest_moved else 1]
     try:
         result = solve_lexicographic(make_solver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
         x_best, status = result.x, result.stages[0].status

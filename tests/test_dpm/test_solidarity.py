@@ -161,11 +161,12 @@ def small_transfer_model():
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**32 - 1), share=st.floats(0.05, 1.0))
-def test_netting_a_random_allocation_never_changes_a_projection(small_transfer_model, seed, share):
+@given(seed=st.integers(0, 2**32 - 1), share=st.floats(0.05, 1.0), fewest_moved=st.booleans())
+def test_netting_a_random_allocation_never_changes_a_projection(small_transfer_model, seed, share, fewest_moved):
     """Any whole-home split (with flows both ways), netted by the transportation split: every
     corporation completes the same homes per type and year, so its projection is identical;
-    each task is conserved; and no two corporations swap homes of one type and year."""
+    each task is conserved; and no two corporations swap homes of one type and year. The same
+    for the split a start uses (fewest relations only, ``fewest_moved=False``)."""
     rm = small_transfer_model
     rng = np.random.default_rng(seed)
     task = rm.moves["task"].to_numpy()
@@ -174,7 +175,7 @@ def test_netting_a_random_allocation_never_changes_a_projection(small_transfer_m
     w = np.floor(r / np.maximum(per_task[task], 1e-12) * share * rm.tasks["homes"].to_numpy()[task])  # <= the task
     x = rm.complete(w)
     opts = {**rm.case.scenario.solver.options(), "time_limit_s": 0.1}  # any split it returns must keep the totals
-    netted = transport_split(rm, x, opts).point(rm)
+    netted = transport_split(rm, x, opts, fewest_moved=fewest_moved).point(rm)
     before = rm.projection.evaluate(rm.decisions(x))
     after = rm.projection.evaluate(rm.decisions(netted))
     pd.testing.assert_frame_equal(before, after)
