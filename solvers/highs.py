@@ -22,6 +22,7 @@ STATUS = {
     "kUnbounded": "unbounded",
     "kUnboundedOrInfeasible": "infeasible",
     "kInterrupt": "interrupted",
+    "kObjectiveTarget": "target_reached",  # (a search told to stop at a good enough point: no bound claimed)
     "kSolutionLimit": "solution_limit",
     "kIterationLimit": "iteration_limit",
     "kMemoryLimit": "memory_limit",

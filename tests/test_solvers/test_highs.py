@@ -78,3 +78,33 @@ def test_a_wrongly_valued_point_at_the_time_limit_is_kept_with_its_true_value_an
     assert len(runs) == 1 and s.restarts == 0
     assert out.objective == pytest.approx(value) and out.status == "time_limit"
     assert out.bound == pytest.approx(value - 10.0) and out.mip_gap == pytest.approx(10.0 / abs(value))
+
+
+
+def test_the_rounding_search_stops_at_a_point_the_stage_accepts(tmp_path):
+    """The rounding search's target (``objective_target``): the value the stage's own gaps
+    accept against the LP bound, rounded up where the objective is whole at integer points;
+    the point it returns is within it (so the stage can stop at its root), and the target is
+    lifted again for the stage itself."""
+    from dpm.solvers.lexicographic import _good_enough, rounded_start
+
+    case = instance(tmp_path, *INSTANCES["one_transfer"])
+    rm = build_region_model(case, ("R",))
+    opts = {**case.scenario.solver.options(), "threads": 1}
+    s = make_solver(rm.model, opts)
+    cost = rm.stages()[1].cost
+    s.set_objective(cost, abs_gap=2.0)
+    s.set_mip_rel_gap(0.0)
+    nz = np.flatnonzero(cost)
+    assert s.integer[nz].all() and np.all(cost[nz] == np.round(cost[nz]))
+    assert _good_enough(s, cost, 10.2) == pytest.approx(13.0, abs=1e-5)  # ceil(10.2) + 2
+    s.set_mip_rel_gap(0.5)  # v - b <= 0.5 v: v <= 2 b, beyond the absolute gap
+    assert _good_enough(s, cost, 10.2) == pytest.approx(22.0, abs=1e-5)
+    s.set_mip_rel_gap(0.0)
+    assert _good_enough(s, cost * 0.5, 10.2) == pytest.approx(12.2, abs=1e-5)  # not whole: not rounded up
+    lp = make_solver(rm.model, opts, relaxed=True)
+    lp.set_objective(cost)
+    bound = lp.solve().objective
+    point = rounded_start(s, cost, None)
+    assert point is not None and float(cost @ point) <= _good_enough(s, cost, bound)
+    assert s.h.getOptionValue("objective_target")[1] == -np.inf
