@@ -108,3 +108,56 @@ def test_the_rounding_search_stops_at_a_point_the_stage_accepts(tmp_path):
     point = rounded_start(s, cost, None)
     assert point is not None and float(cost @ point) <= _good_enough(s, cost, bound)
     assert s.h.getOptionValue("objective_target")[1] == -np.inf
+
+
+class _ScriptedSearch:
+    """Just what rounded_start uses of a solver; its solves return ``results`` in turn."""
+
+    def __init__(self, results, n=3):
+        self.integer = np.ones(n, bool)
+        self.options = {"mip_abs_gap": 0.999, "mip_rel_gap": 0.0}
+        self.limit_s, self.results, self.windows, self.nodes, self.starts = 60.0, list(results), [], [], []
+
+    def set_integrality(self, ids, integer):
+        pass
+
+    def solve(self):
+        return self.results.pop(0)
+
+    def bounds(self, ids):
+        return np.zeros(len(ids)), np.full(len(ids), 100.0)
+
+    def set_bounds(self, ids, low, high):
+        self.windows.append(high - low)
+
+    def set_option(self, key, value):
+        self.options[key] = value
+
+    def set_node_limit(self, nodes):
+        self.nodes.append(nodes)
+
+    def set_time_limit(self, seconds):
+        self.limit_s = seconds
+
+    def set_start(self, x):
+        self.starts.append(x)
+
+
+def _point(status, x):
+    return SolveResult(status, True, float(np.sum(x)), None, None, 0.1, np.asarray(x, float))
+
+
+def test_the_rounding_searches_a_wider_window_only_when_its_point_is_not_good_enough():
+    from dpm.solvers.lexicographic import ROUNDING_NODES, ROUNDING_WINDOW, WIDE_NODES, WIDE_WINDOW, rounded_start
+
+    cost, lp = np.ones(3), _point("optimal", [10.5, 10.0, 10.0])  # LP bound 30.5: good enough at 31 + 0.999
+    not_enough, enough = _point("solution_limit", [12, 12, 12]), _point("target_reached", [11, 10, 10])
+    s = _ScriptedSearch([lp, not_enough, enough])
+    assert np.array_equal(rounded_start(s, cost, None), enough.x)
+    assert s.nodes[:2] == [ROUNDING_NODES, WIDE_NODES]
+    assert s.windows[0].max() == 2 * ROUNDING_WINDOW + 1 and s.windows[1].max() == 2 * WIDE_WINDOW + 1
+    assert np.array_equal(s.starts[0], not_enough.x)  # the wider search starts from the first's point
+    assert s.windows[-1].max() == 100 and s.options["objective_target"] == -np.inf  # bounds and target restored
+    s = _ScriptedSearch([lp, enough])  # good enough at once: no second search
+    assert np.array_equal(rounded_start(s, cost, None), enough.x) and s.nodes[:1] == [ROUNDING_NODES]
+    assert len(s.windows) == 2  # the window, then the bounds restored
