@@ -387,8 +387,8 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     does not prove a plan, the participation bound (:func:`participants`) and a search on the
     pairs of its givers and takers (:func:`_narrow_plan`); else :func:`sparse_plan`, failing
     that the :func:`dive`; if none found a plan, the relations MIP on every pair for half the
-    stage's time. Returns the model the
-    plan is a point of, its solver, the plan, whether its pairs are restricted, the report."""
+    stage's time. Returns the model the plan is a point of, its solver, the plan, whether its
+    pairs are restricted, the report."""
     clock = time.perf_counter()
     tol = opts["stage_tolerance"]
     wide = build_region_model(case, regions, roles=roles) if restricted else rm
@@ -409,7 +409,7 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
         narrowed = (_narrow_plan(case, regions, rm, solver_for, roles, part, agg, x_agg, limit, choice_limit, opts)
                     if not proven() else [])
         plans += narrowed
-    if not proven() and not narrowed and found is None:  # (measured: on the participants' pairs fewer relations than the dive)
+    if not proven() and not narrowed and found is None:  # (the participants' plan, where found, has fewer)
         # the reweighted LP's relations first, the dive where they carry no plan (measured: the same
         # relations on every benchmark variant and region of scenarios/nederland; synthetic 10 at 1.5 %
         # rent 14.4 s -> 5.8 s, nieuwbouw x1.5 16.3 s -> 12.7 s: the dive's tries stop at their safety net)

@@ -183,9 +183,9 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     limit: a national receiving region's search took 17 s for its nodes), or until a point
     the stage's own gaps accept against the LP bound (:func:`_good_enough`); without such a
     point, once more within :data:`WIDE_WINDOW` for :data:`WIDE_NODES` nodes (the unfilled
-    stage of the linked benchmark region 42 s -> 8 s, its answer the same). Its point is within a few homes of the LP bound, so
-    HiGHS can stop at the root once its tolerance is met, where it otherwise spends seconds in
-    cut rounds before its own heuristics run. Measured (benchmarks/results.md): unfilled stage
+    stage of the linked benchmark region 42 s -> 8 s, its answer the same). Its point is within
+    a few homes of the LP bound, so HiGHS can stop at the root once its tolerance is met, where
+    it otherwise spends seconds in cut rounds before its own heuristics run. Measured (benchmarks/results.md): unfilled stage
     of synthetic 40 corporations 25 s -> 2.4 s, nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
     integral columns fixed, RENS proper, leaves no whole-homes point on most regions: the
     executor balances are equalities.) ``time_limit_s``: the search's safety net instead of
