@@ -204,8 +204,9 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
 
 def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float) -> np.ndarray | None:
     """A whole-homes plan on few relations where :func:`relations_bound` does not fit (too many
-    pairs) or finds none: the support of a reweighted LP, then whole homes on it. The LP relaxation of the full
-    model (at most ``choice_limit`` unfilled, room below the stage's limit for whole homes)
+    pairs) or finds none: the support of a reweighted LP, then whole homes on it. The LP
+    relaxation of the full model (at most ``choice_limit`` unfilled, room below the stage's
+    limit for whole homes)
     minimises the homes moved per relation, each weighted 1 / (its flow in the previous LP +
     :data:`SPARSE_DELTA` homes) (iteratively reweighted l1, as in sparse recovery: a relation
     that carries little becomes dear, one that carries much cheap), until the relations used
@@ -340,7 +341,7 @@ SPARSE_LPS = 10  # sparse_plan: at most this many reweighted LPs (measured: the 
 SPARSE_ROUNDING_SHARE = 0.5  # sparse_plan: each LP's and the rounding's safety net, this share of the efficiency limit
 SPARSE_DELTA = 10.0  # sparse_plan: homes added to a relation's flow in its weight (1, 3, 10 and 30 gave the same plan)
 PARTICIPATION_SHARE = 0.3  # the participation bound: up to this share of the efficiency time limit
-NARROW_SHARE = 0.2  # relations_bound on the participants' pairs: this share of it
+NARROW_SHARE = 0.2  # relations_bound on the participants' pairs, and a start's split: this share of it
 ROLE_TOTALS_SHARE = 0.2  # the totals that keep the roles: this share of the efficiency time limit
 CHOICE_SHARE = 0.5  # the participants are chosen within this share of the unfilled slack (room for whole homes)
 

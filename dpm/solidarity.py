@@ -114,9 +114,10 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     x0 = problem.start(lm, first.x)
     # 2. fewest relations (each of at least min_transfer homes), then fewest homes moved, from there
     lm = problem.model(with_least=True)
-    stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True),
-              Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True, prove=False,
-                    mip_rel_gap=HOMES_MOVED_REL_GAP)][:2 if fewest_moved else 1]
+    stages = [Stage("relations", lm.cost({"relation": 1.0}), integral=True)]
+    if fewest_moved:
+        stages.append(Stage("homes_moved", lm.cost({"flow": 1.0}), integral=True, in_homes=True, prove=False,
+                            mip_rel_gap=HOMES_MOVED_REL_GAP))
     try:
         result = solve_lexicographic(make_solver(lm, {**opts, "time_limit_s": time_limit_s}), stages, x0)
         x_best, status = result.x, result.stages[0].status

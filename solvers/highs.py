@@ -273,8 +273,12 @@ class HighsSolver:
         if out.status != "optimal" or out.bound is None or not np.isfinite(out.bound) or self.relaxed:
             return False
         diff = abs(out.objective - out.bound)
-        abs_gap, rel_gap = (self.h.getOptionValue(k)[1] for k in ("mip_abs_gap", "mip_rel_gap"))
+        abs_gap, rel_gap = self.gaps()
         return bool(diff <= abs_gap or diff <= rel_gap * abs(out.objective))
+
+    def gaps(self) -> tuple[float, float]:
+        """The absolute and relative MIP gaps at which the next solve stops."""
+        return float(self.options.get("mip_abs_gap", 1e-6)), float(self.options["mip_rel_gap"])
 
     def _run(self) -> None:
         """``Highs.run`` in HiGHS's own thread, waited for in steps of 0.1 s, so that a stop

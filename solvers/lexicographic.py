@@ -185,8 +185,9 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     point, once more within :data:`WIDE_WINDOW` for :data:`WIDE_NODES` nodes (the unfilled
     stage of the linked benchmark region 42 s -> 8 s, its answer the same). Its point is within
     a few homes of the LP bound, so HiGHS can stop at the root once its tolerance is met, where
-    it otherwise spends seconds in cut rounds before its own heuristics run. Measured (benchmarks/results.md): unfilled stage
-    of synthetic 40 corporations 25 s -> 2.4 s, nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
+    it otherwise spends seconds in cut rounds before its own heuristics run. Measured
+    (benchmarks/results.md): unfilled stage of synthetic 40 corporations 25 s -> 2.4 s,
+    nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
     integral columns fixed, RENS proper, leaves no whole-homes point on most regions: the
     executor balances are equalities.) ``time_limit_s``: the search's safety net instead of
     that share. Returns the better of that point and ``x``."""
@@ -235,9 +236,7 @@ def _good_enough(solver: HighsSolver, cost: np.ndarray, lp_value: float) -> floa
     nz = np.flatnonzero(cost)
     whole = bool(np.all(solver.integer[nz]) and np.all(cost[nz] == np.round(cost[nz])))
     bound = float(np.ceil(lp_value - 1e-6)) if whole else lp_value
-    abs_gap = float(solver.options.get("mip_abs_gap", getattr(solver, "abs_gap", 1e-6)))  # (HiGHS, Pyomo)
-    rel_gap = float(solver.options["mip_rel_gap"])
-    # (v - bound <= abs_gap, or v - bound <= rel_gap * v)
+    abs_gap, rel_gap = solver.gaps()  # (the stop rule: v - bound <= abs_gap, or v - bound <= rel_gap * v)
     return max(bound + abs_gap, bound / (1.0 - rel_gap) if bound > 0 and rel_gap < 1 else bound) + 1e-6
 
 

@@ -133,6 +133,10 @@ class PyomoSolver:
         if not self.relaxed:
             self.integer[np.asarray(ids, int)] = integer
 
+    def gaps(self) -> tuple[float, float]:
+        """The absolute and relative MIP gaps at which the next solve stops."""
+        return self.abs_gap, float(self.options["mip_rel_gap"])
+
     def set_option(self, key: str, value) -> None:
         self.options[key] = value  # HiGHS-only options (presolve, ...) are kept, not passed
 

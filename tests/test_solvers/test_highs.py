@@ -133,6 +133,9 @@ class _ScriptedSearch:
     def set_option(self, key, value):
         self.options[key] = value
 
+    def gaps(self):
+        return self.options["mip_abs_gap"], self.options["mip_rel_gap"]
+
     def set_node_limit(self, nodes):
         self.nodes.append(nodes)
 
