@@ -164,3 +164,27 @@ def test_the_rounding_searches_a_wider_window_only_when_its_point_is_not_good_en
     s = _ScriptedSearch([lp, enough])  # good enough at once: no second search
     assert np.array_equal(rounded_start(s, cost, None), enough.x) and s.nodes[:1] == [ROUNDING_NODES]
     assert len(s.windows) == 2  # the window, then the bounds restored
+
+
+@pytest.mark.parametrize("homes_gap", [0.0, 2.0, 5.0])
+def test_a_stage_in_homes_stops_exactly_when_proven_within_homes_gap(monkeypatch, tmp_path, homes_gap):
+    """``solver.homes_gap``: a stage counted in whole homes stops once its value is proven
+    within that many homes of the optimum. HiGHS compares its raw bound b (v - b <= its
+    absolute gap), while whole homes prove the bound ceil(b): the gap handed to HiGHS must
+    stop it for every b with v - ceil(b) <= homes_gap and for no other."""
+    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+
+    case = instance(tmp_path, *INSTANCES["one_transfer"])
+    rm = build_region_model(case, ("R",))
+    s = make_solver(rm.model, {**case.scenario.solver.options(), "threads": 1})
+    handed = []
+    set_objective = s.set_objective
+    monkeypatch.setattr(s, "set_objective", lambda cost, sense="min", abs_gap=None: (
+        handed.append(abs_gap), set_objective(cost, sense, abs_gap)))
+    unfilled = rm.stages()[1]
+    stage = Stage("unfilled", unfilled.cost, integral=True, in_homes=True, prove=False)
+    solve_lexicographic(s, [stage], rm.start(), homes_gap=homes_gap)
+    abs_gap = handed[0]
+    v = 130.0
+    for b in np.linspace(v - homes_gap - 3.0, v, 601):
+        assert (v - b <= abs_gap) == (v - np.ceil(b - 1e-9) <= homes_gap), b
