@@ -105,7 +105,9 @@ def transport_split(rm, x: np.ndarray, opts: dict, time_limit_s: float | None = 
     lm = problem.model(with_least=False)
     if not lm.n_cols:  # no tradeable task in the region (only verduurzaming): nothing to split
         return problem.split(lm, np.zeros(0), "optimal")
-    lp = make_solver(lm, opts, relaxed=True)
+    # (no time limit: a transportation LP takes milliseconds, and the split needs its vertex; measured:
+    # at time limits of 0 s, the limit the LP inherited left it without one and the run failed)
+    lp = make_solver(lm, {**opts, "time_limit_s": np.inf}, relaxed=True)
     lp.fix_columns(lm.variables["relation"].ids, np.ones(len(problem.pairs)))
     lp.set_objective(lm.cost({"flow": 1.0}))
     first = lp.solve()

@@ -37,6 +37,8 @@ class Stage:
     mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
     abs_gap: float | None = None  # this stage's absolute MIP gap, where its values are not whole (None: 1e-6)
     round_lp: bool = False  # start from the best rounding of its LP optimum (rounded_start)
+    # integer columns moved together by a search from the stage's start (neighbourhood_search)
+    neighbourhoods: list[np.ndarray] | None = None
     extend: Callable[[np.ndarray, int], "Extension"] | None = None
 
 
@@ -227,6 +229,50 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     return x
 
 
+NEIGHBOURHOOD_NODES = 50  # branch-and-bound nodes per neighbourhood (a node limit: the same point on any machine)
+NEIGHBOURHOOD_ROUNDS = 2  # passes over the neighbourhoods, while a pass finds a better point
+NEIGHBOURHOOD_TIME_SHARE = 0.25  # each neighbourhood's safety net: this share of the stage's time limit
+
+
+def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
+                         neighbourhoods: list[np.ndarray], time_limit_s: float) -> np.ndarray | None:
+    """A better start from ``x`` by large-neighbourhood search: for each neighbourhood in turn
+    (the integer columns it frees; every other integer column held at its value), a MIP from
+    the point so far of at most :data:`NEIGHBOURHOOD_NODES` nodes, whose better point is kept;
+    up to :data:`NEIGHBOURHOOD_ROUNDS` passes, while a pass improves. Each MIP is small, so
+    HiGHS finishes or stops at its node limit within milliseconds; ``time_limit_s`` is its
+    safety net. Returns the best point (``x`` itself where nothing better was found)."""
+    ints = np.flatnonzero(solver.integer)
+    if x is None or not len(ints) or not neighbourhoods:
+        return x
+    lower, upper = solver.bounds(ints)
+    position = np.full(len(x), -1)
+    position[ints] = np.arange(len(ints))
+    limit_before = solver.limit_s
+    best = float(cost @ x)
+    for _ in range(NEIGHBOURHOOD_ROUNDS):
+        improved = False
+        for hood in neighbourhoods:
+            free = position[hood[hood < len(x)]]
+            free = free[free >= 0]
+            low = np.clip(np.round(x[ints]), lower, upper)
+            high = low.copy()
+            low[free], high[free] = lower[free], upper[free]
+            solver.set_bounds(ints, low, high)
+            solver.set_start(x)
+            solver.set_node_limit(NEIGHBOURHOOD_NODES)
+            solver.set_time_limit(time_limit_s)
+            out = solver.solve()
+            if out.has_solution and float(cost @ out.x) < best - 1e-6 * max(1.0, abs(best)):
+                x, best, improved = out.x, float(cost @ out.x), True
+        if not improved:
+            break
+    solver.set_bounds(ints, lower, upper)
+    solver.set_node_limit(None)
+    solver.limit_s = limit_before
+    return x
+
+
 def _good_enough(solver: HighsSolver, cost: np.ndarray, lp_value: float) -> float:
     """The value at which the rounding search stops (HiGHS's ``objective_target``): a point
     that the stage's own gaps (absolute, relative) accept against the LP bound, so that the
@@ -273,6 +319,9 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         clock = time.perf_counter()
         if stage.round_lp:
             x = rounded_start(solver, cost, x)
+        if stage.neighbourhoods:
+            net = NEIGHBOURHOOD_TIME_SHARE * (solver.limit_s if stage.time_limit_s is None else stage.time_limit_s)
+            x = neighbourhood_search(solver, cost, x, stage.neighbourhoods, net)
         if x is not None:
             solver.set_start(x)
         rounding_s = time.perf_counter() - clock

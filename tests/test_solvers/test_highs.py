@@ -188,3 +188,29 @@ def test_a_stage_in_homes_stops_exactly_when_proven_within_homes_gap(monkeypatch
     v = 130.0
     for b in np.linspace(v - homes_gap - 3.0, v, 601):
         assert (v - b <= abs_gap) == (v - np.ceil(b - 1e-9) <= homes_gap), b
+
+
+def test_the_neighbourhood_search_moves_only_what_it_frees_and_never_worsens(tmp_path):
+    """``neighbourhood_search``: from a feasible point, a neighbourhood's search changes only
+    the integer columns it frees (one corporation's own decisions, ``RegionModel.neighbourhoods``)
+    and returns a point at least as good; the solver's bounds and limits are as before."""
+    from dpm.solvers.lexicographic import neighbourhood_search
+
+    case = instance(tmp_path, *INSTANCES["one_transfer"])
+    rm = build_region_model(case, ("R",))
+    s = make_solver(rm.model, {**case.scenario.solver.options(), "threads": 1})
+    cost = rm.stages()[1].cost
+    s.set_objective(cost, abs_gap=0.999)
+    ints = np.flatnonzero(s.integer)
+    before, limit = s.bounds(ints), s.limit_s
+    x0 = rm.start()  # nothing done: every home unfilled
+    hoods = rm.neighbourhoods()
+    assert len(hoods) == len(rm.projection.ids)
+    for hood in hoods:
+        x = neighbourhood_search(s, cost, x0, [hood], 5.0)
+        held = np.setdiff1d(ints, hood)
+        assert np.array_equal(np.round(x[held]), np.round(x0[held]))
+        assert cost @ x <= cost @ x0 + 1e-9
+    assert cost @ neighbourhood_search(s, cost, x0, hoods, 5.0) < cost @ x0  # someone can do a home of their own
+    assert all(np.array_equal(a, b) for a, b in zip(s.bounds(ints), before)) and s.limit_s == limit
+    assert neighbourhood_search(s, cost, x0, [], 5.0) is x0
