@@ -108,7 +108,7 @@ class RegionModel:
         P = self.case.scenario.policy_years
         # (from the stage's start, one corporation's own decisions at a time first (neighbourhoods):
         # HiGHS spends the 1 s in root cuts; measured: nieuwbouw x2 25,291 -> 25,125 home-years in
-        # 0.35 s, what HiGHS reached in 60 s, the linked region 20,233 -> 19,738 in 0.5 s)
+        # 0.2 s, what HiGHS reached in 60 s, the linked region 20,233 -> 19,738 in 0.3 s)
         return Stage("unfilled_timing", self.model.cost({"unfilled": (P - self.tasks["t"]).to_numpy(float)}),
                      integral=True, time_limit_s=float(self.case.scenario.solver.tiebreak_time_limit_s),
                      mip_rel_gap=0.0,  # exact within its time limit: "from year X" is a claim
