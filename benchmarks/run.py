@@ -104,6 +104,11 @@ def _cell(stage: dict | None) -> str:
     return f"{stage['seconds']:.2f}{mark}{gap}"
 
 
+def machine() -> str:
+    """The machine line of a benchmark table."""
+    return f"Machine: {platform.machine()}, Python {platform.python_version()}"
+
+
 def table(rows: list[dict], tradeoff: bool) -> str:
     head = ["case", "corps", "variables", "integer", "constraints", "build s", *[f"{s} s" for s in STAGES],
             "solve s", "wall s", *(["curve s"] if tradeoff else []), "peak MiB", "unfilled homes", "relations",
@@ -119,7 +124,7 @@ def table(rows: list[dict], tradeoff: bool) -> str:
             f"{r['solve_s']:.2f}", f"{r['wall_s']:.2f}", *([f"{r['curve_s']:.1f}"] if tradeoff else []),
             f"{r['peak_mib']:.0f}", f"{r['unfilled_homes']:,}", str(r["transfers"]), bound]) + " |")
     meta = (f"\nStage cells: seconds, then `~` within its tolerance (solver.homes_gap / mip_rel_gap) or the status "
-            f"and gap where not proven. Machine: {platform.machine()}, Python {platform.python_version()}, the "
+            f"and gap where not proven. {machine()}, the "
             f"scenario's solver settings (1 thread; efficiency stages 10 s, the unfilled_timing tie-break 1 s, 1 s to prove a tolerance stop exact). Measured {time.strftime('%Y-%m-%d')}.\n")
     return "\n".join(lines) + "\n" + meta
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import make_case  # noqa: E402
+from run import machine, make_case  # noqa: E402
 
 # name: (benchmark case it starts from, scenario settings changed, opgave scaled (type, factor) or None)
 VARIANTS: dict[str, tuple[str, dict, tuple[str, float] | None]] = {
@@ -146,10 +145,9 @@ def table(rows: list[dict]) -> str:
         else:
             lines.append(f"| {r['variant']} | {r['wall_s']:.1f} | {r['unfilled_homes']:,} | {r['relations']} | "
                          f"{r['stops']} |")
-    meta = (f"\n`~`: within its tolerance (solver.homes_gap, solver.mip_rel_gap). Wall seconds of `dpm run` "
-            f"(start-up included). Machine: {platform.machine()}, Python {platform.python_version()}, 1 thread, "
-            f"the scenario's time limits. Measured {time.strftime('%Y-%m-%d')}.\n")
-    return "\n".join(lines) + "\n" + meta
+    return "\n".join(lines) + (f"\n\n`~`: within its tolerance (solver.homes_gap, solver.mip_rel_gap). Wall seconds "
+                               f"of `dpm run` (start-up included). {machine()}, 1 thread, the scenario's time limits. "
+                               f"Measured {time.strftime('%Y-%m-%d')}.\n")
 
 
 def main() -> int:

@@ -538,7 +538,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         # (in homes like stage 2 itself: within solver.homes_gap, then prove_exact_s; measured:
         # without it, nieuwbouw x1.5 spent 8.7 s going from 2 homes above the bound to 1)
         on_stages = [replace(full[1], name="unfilled_on_relations", round_lp=False)]
-        on_stages += [rm.timing_stage()] if stages_wanted == "all" else []
+        on_stages += [rm.timing_stage(search=True)] if stages_wanted == "all" else []
         on = solve_lexicographic(solver, on_stages, x, tol, opts["homes_gap"], on_stage)
         reports += on.stages
         x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=used_pairs(rm, on.x)).point(rm)

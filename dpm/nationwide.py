@@ -427,8 +427,7 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
     stages = [dataclasses.replace(stages[0], name=f"continuity ({kind})", groups=None),
               dataclasses.replace(stages[1], name=f"unfilled ({kind})", integral=whole_homes and stages[1].integral)]
     if whole_homes:
-        # (no neighbourhood search: a corporation's neighbourhood is a MIP of the whole nation)
-        stages.append(dataclasses.replace(rm.timing_stage(), name="unfilled_timing (MIP)", neighbourhoods=None))
+        stages.append(dataclasses.replace(rm.timing_stage(), name="unfilled_timing (MIP)"))
     if money_stage:
         stages.append(Stage(f"money ({kind})", discounted_cost(rm, ("steun_in", "steun_out")), scale=MONEY_SCALE))
     start = None

@@ -100,19 +100,22 @@ class RegionModel:
             stages.append(Stage("efficiency", np.zeros(lm.n_cols), extend=self._balanced, abs_gap=BALANCED_ABS_GAP))
         return stages
 
-    def timing_stage(self) -> Stage:
+    def timing_stage(self, search: bool = False) -> Stage:
         """``unfilled_timing`` (MODEL.md 5, stage 2's tie-break): among plans with the least
         unfilled opgave, homes stay unfilled as late as possible. Minimises the home-years by
         which unfilled homes come before the end of the policy period, sum (P - t) * u[t], so
-        "from year X" names the first year a shortfall cannot be avoided."""
+        "from year X" names the first year a shortfall cannot be avoided. ``search``: from its
+        start, one corporation's own decisions at a time first (:meth:`neighbourhoods`), where
+        no later stage holds its optimum (a region's plan on its chosen relations; measured:
+        HiGHS spends the 1 s in root cuts, while the search takes nieuwbouw x2 from 25,291 to
+        25,125 home-years in 0.2 s, what HiGHS reached in 60 s, and the linked region from
+        20,233 to 19,738 in 0.3 s; held before the balanced stage, its tighter optimum left that
+        stage of x2 at its 10 s limit, where it was proven at once)."""
         P = self.case.scenario.policy_years
-        # (from the stage's start, one corporation's own decisions at a time first (neighbourhoods):
-        # HiGHS spends the 1 s in root cuts; measured: nieuwbouw x2 25,291 -> 25,125 home-years in
-        # 0.2 s, what HiGHS reached in 60 s, the linked region 20,233 -> 19,738 in 0.3 s)
         return Stage("unfilled_timing", self.model.cost({"unfilled": (P - self.tasks["t"]).to_numpy(float)}),
                      integral=True, time_limit_s=float(self.case.scenario.solver.tiebreak_time_limit_s),
                      mip_rel_gap=0.0,  # exact within its time limit: "from year X" is a claim
-                     neighbourhoods=self.neighbourhoods())
+                     neighbourhoods=self.neighbourhoods() if search else None)
 
     def neighbourhoods(self) -> list[np.ndarray]:
         """Per corporation, the columns of its own decisions: the homes it completes per type

@@ -231,6 +231,9 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
 
 NEIGHBOURHOOD_NODES = 50  # branch-and-bound nodes per neighbourhood (a node limit: the same point on any machine)
 NEIGHBOURHOOD_TIME_SHARE = 0.25  # each neighbourhood's safety net: this share of the stage's time limit
+# at most this many neighbourhoods, those whose columns weigh most in the objective at the start
+# (measured: each search on a synthetic region of 40 corporations takes 35 ms, 1.3 s for all 40)
+NEIGHBOURHOOD_MOST = 16
 
 
 def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
@@ -239,19 +242,28 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     (the integer columns it frees; every other integer column held at its value), a MIP from
     the point so far of at most :data:`NEIGHBOURHOOD_NODES` nodes, whose better point is kept.
     One pass (measured: a second pass found nothing more on rent, x2 or the linked region, and
-    cost 0.1-0.35 s). Each MIP is small, so HiGHS finishes or stops at its node limit within
+    cost 0.1-0.35 s), over the :data:`NEIGHBOURHOOD_MOST` neighbourhoods whose columns weigh
+    most in the objective at ``x`` (in their order where they weigh the same); one whose columns
+    are already at the least their bounds allow cannot improve and is skipped (e.g. nothing
+    unfilled). Each MIP is small, so HiGHS finishes or stops at its node limit within
     milliseconds; ``time_limit_s`` is its safety net. Returns the best point (``x`` itself where
     nothing better was found)."""
     ints = np.flatnonzero(solver.integer)
     if x is None or not len(ints) or not neighbourhoods:
         return x
+    hoods = [h[h < len(x)] for h in neighbourhoods]
+    col_lower, col_upper = solver.bounds(np.arange(len(x)))
+    # (each column's least part of the objective; 0 where it has no cost, whatever its bounds)
+    least = np.where(cost > 0, cost * np.where(cost > 0, col_lower, 0.0), cost * np.where(cost < 0, col_upper, 0.0))
+    weight = np.array([float(cost[h] @ x[h] - least[h].sum()) for h in hoods])
+    chosen = [hoods[i] for i in np.argsort(-weight, kind="stable")[:NEIGHBOURHOOD_MOST] if weight[i] > 1e-9]
     lower, upper = solver.bounds(ints)
     position = np.full(len(x), -1)
     position[ints] = np.arange(len(ints))
     limit_before = solver.limit_s
     best = float(cost @ x)
-    for hood in neighbourhoods:
-        free = position[hood[hood < len(x)]]
+    for hood in chosen:
+        free = position[hood]
         free = free[free >= 0]
         low = np.clip(np.round(x[ints]), lower, upper)
         high = low.copy()

@@ -214,3 +214,6 @@ def test_the_neighbourhood_search_moves_only_what_it_frees_and_never_worsens(tmp
     assert cost @ neighbourhood_search(s, cost, x0, hoods, 5.0) < cost @ x0  # someone can do a home of their own
     assert all(np.array_equal(a, b) for a, b in zip(s.bounds(ints), before)) and s.limit_s == limit
     assert neighbourhood_search(s, cost, x0, [], 5.0) is x0
+    solves = []
+    s.solve = lambda: solves.append(1)  # a neighbourhood already at its least is not searched
+    assert neighbourhood_search(s, np.zeros_like(cost), x0, hoods, 5.0) is x0 and not solves
