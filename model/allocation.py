@@ -11,7 +11,8 @@ executors, so they are solved together as one *component* (:func:`components`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -50,7 +51,6 @@ class RegionModel:
     pairs: pd.DataFrame  # origin, executor (origin != executor)
     aggregate: bool = False  # the stage 1-2 model without task split (see build_region_model)
     roles: Roles | None = None  # who must give / take (dpm.model.solidarity), when known
-    _neighbourhoods: list | None = field(default=None, repr=False, compare=False)  # (built once: neighbourhoods)
 
     # --- the stages of MODEL.md 5 ---------------------------------------------------------
     def stages(self) -> list[Stage]:
@@ -105,7 +105,7 @@ class RegionModel:
         unfilled opgave, homes stay unfilled as late as possible. Minimises the home-years by
         which unfilled homes come before the end of the policy period, sum (P - t) * u[t], so
         "from year X" names the first year a shortfall cannot be avoided. ``search``: from its
-        start, one corporation's own decisions at a time first (:meth:`neighbourhoods`), where
+        start, one corporation's own decisions at a time first (:attr:`neighbourhoods`), where
         no later stage holds its optimum (a region's plan on its chosen relations; measured:
         HiGHS spends the 1 s in root cuts, while the search takes nieuwbouw x2 from 25,291 to
         25,125 home-years in 0.2 s, what HiGHS reached in 60 s, and the linked region from
@@ -115,30 +115,32 @@ class RegionModel:
         return Stage("unfilled_timing", self.model.cost({"unfilled": (P - self.tasks["t"]).to_numpy(float)}),
                      integral=True, time_limit_s=float(self.case.scenario.solver.tiebreak_time_limit_s),
                      mip_rel_gap=0.0,  # exact within its time limit: "from year X" is a claim
-                     neighbourhoods=self.neighbourhoods() if search else None)
+                     neighbourhoods=self.neighbourhoods if search else None)
 
+    @cached_property
     def neighbourhoods(self) -> list[np.ndarray]:
         """Per corporation, the columns of its own decisions: the homes it completes per type
         and year, its own tasks' unfilled homes, the homes it takes over or hands over (full
         model), with the unfilled homes of tasks of no corporation (the region's own). Its
         ratios depend on these alone (MODEL.md 4), so a search that moves them keeps every
         other corporation's rows as they are."""
-        if self._neighbourhoods is not None:
-            return self._neighbourhoods
         lm = self.model
+        corps = pd.Index(self.projection.ids)
         z, u = lm.variables["decision"], lm.variables["unfilled"]
-        of_z = z.index.get_level_values("corporation_id")
-        of_u = u.index.get_level_values("origin")
-        shared = u.ids[~of_u.isin(self.projection.ids)]
-        moves = lm.variables["execute"] if "execute" in lm.variables else None
-        out = []
-        for c in self.projection.ids:
-            own = [z.ids[of_z == c], u.ids[of_u == c], shared]
-            if moves is not None:
-                own.append(moves.ids[((self.moves["executor"] == c) | (self.moves["origin"] == c)).to_numpy()])
-            out.append(np.concatenate(own))
-        self._neighbourhoods = out
-        return out
+        of_u = corps.get_indexer(u.index.get_level_values("origin"))
+        cols = [z.ids, u.ids[of_u >= 0]]
+        owner = [corps.get_indexer(z.index.get_level_values("corporation_id")), of_u[of_u >= 0]]
+        if "execute" in lm.variables:  # a move belongs to its executor and to its origin (once where they are one)
+            moves = lm.variables["execute"].ids
+            executor, origin = (corps.get_indexer(self.moves[k]) for k in ("executor", "origin"))
+            other = (origin >= 0) & (origin != executor)
+            cols += [moves, moves[other]]
+            owner += [executor, origin[other]]
+        cols, owner = np.concatenate(cols), np.concatenate(owner)
+        order = np.argsort(owner, kind="stable")
+        parts = np.split(cols[order], np.searchsorted(owner[order], np.arange(1, len(corps))))
+        shared = u.ids[of_u < 0]
+        return [np.concatenate([part, shared]) for part in parts]
 
     def stage(self, name: str) -> Stage:
         """The stage called ``name`` (see :meth:`stages`)."""

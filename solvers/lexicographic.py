@@ -253,8 +253,9 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
         return x
     hoods = [h[h < len(x)] for h in neighbourhoods]
     col_lower, col_upper = solver.bounds(np.arange(len(x)))
-    # (each column's least part of the objective; 0 where it has no cost, whatever its bounds)
-    least = np.where(cost > 0, cost * np.where(cost > 0, col_lower, 0.0), cost * np.where(cost < 0, col_upper, 0.0))
+    # each column's least part of the objective: at its lower bound where it costs, its upper where it
+    # pays (the other bound replaced by 0, so that a column without cost adds 0 whatever its bounds)
+    least = cost * np.where(cost > 0, col_lower, 0.0) + cost * np.where(cost < 0, col_upper, 0.0)
     weight = np.array([float(cost[h] @ x[h] - least[h].sum()) for h in hoods])
     chosen = [hoods[i] for i in np.argsort(-weight, kind="stable")[:NEIGHBOURHOOD_MOST] if weight[i] > 1e-9]
     lower, upper = solver.bounds(ints)

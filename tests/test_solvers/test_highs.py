@@ -204,7 +204,7 @@ def test_the_neighbourhood_search_moves_only_what_it_frees_and_never_worsens(tmp
     ints = np.flatnonzero(s.integer)
     before, limit = s.bounds(ints), s.limit_s
     x0 = rm.start()  # nothing done: every home unfilled
-    hoods = rm.neighbourhoods()
+    hoods = rm.neighbourhoods
     assert len(hoods) == len(rm.projection.ids)
     for hood in hoods:
         x = neighbourhood_search(s, cost, x0, [hood], 5.0)
