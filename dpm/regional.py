@@ -99,7 +99,7 @@ class RunResult:
 
 # the setting that holds each stage's time limit (the rest: solver.time_limit_s)
 TIME_LIMIT_SETTING = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
-                      "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "efficiency_time_limit_s",
+                      "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "tiebreak_time_limit_s",
                       "efficiency": "efficiency_time_limit_s"}
 
 

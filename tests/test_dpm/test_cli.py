@@ -31,7 +31,7 @@ def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
     assert "stopped with status time_limit" in err
     # each stopped stage's warning names the setting that holds its own limit
     setting = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
-               "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "efficiency_time_limit_s"}
+               "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "tiebreak_time_limit_s"}
     for name, stage in stages.items():
         if stage["status"] == "time_limit":
             line = next(w for w in err.splitlines() if f"stage '{name}' stopped" in w)
