@@ -237,7 +237,8 @@ NEIGHBOURHOOD_MOST = 16
 
 
 def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
-                         neighbourhoods: list[np.ndarray], time_limit_s: float) -> np.ndarray | None:
+                         neighbourhoods: list[np.ndarray], time_limit_s: float,
+                         budget_s: float = np.inf) -> np.ndarray | None:
     """A better start from ``x`` by large-neighbourhood search: for each neighbourhood in turn
     (the integer columns it frees; every other integer column held at its value), a MIP from
     the point so far of at most :data:`NEIGHBOURHOOD_NODES` nodes, whose better point is kept.
@@ -246,8 +247,9 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     most in the objective at ``x`` (in their order where they weigh the same); one whose columns
     are already at the least their bounds allow cannot improve and is skipped (e.g. nothing
     unfilled). Each MIP is small, so HiGHS finishes or stops at its node limit within
-    milliseconds; ``time_limit_s`` is its safety net. Returns the best point (``x`` itself where
-    nothing better was found)."""
+    milliseconds; ``time_limit_s`` is its safety net, and no neighbourhood starts after
+    ``budget_s`` seconds of search. Returns the best point (``x`` itself where nothing better was
+    found)."""
     ints = np.flatnonzero(solver.integer)
     if x is None or not len(ints) or not neighbourhoods:
         return x
@@ -263,7 +265,10 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     position[ints] = np.arange(len(ints))
     limit_before = solver.limit_s
     best = float(cost @ x)
+    clock = time.perf_counter()
     for hood in chosen:
+        if time.perf_counter() - clock > budget_s:
+            break
         free = position[hood]
         free = free[free >= 0]
         low = np.clip(np.round(x[ints]), lower, upper)
@@ -329,8 +334,11 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if stage.round_lp:
             x = rounded_start(solver, cost, x)
         if stage.neighbourhoods:
-            net = NEIGHBOURHOOD_TIME_SHARE * (solver.limit_s if stage.time_limit_s is None else stage.time_limit_s)
-            x = neighbourhood_search(solver, cost, x, stage.neighbourhoods, net)
+            # (safety nets of the solver's own limit, not the stage's: a tie-break's 1 s left each
+            # neighbourhood 0.25 s, which stopped a corporation with its partners on a synthetic
+            # 10-corporation region before its node limit, so the point depended on the machine)
+            x = neighbourhood_search(solver, cost, x, stage.neighbourhoods, NEIGHBOURHOOD_TIME_SHARE * solver.limit_s,
+                                     solver.limit_s)
         if x is not None:
             solver.set_start(x)
         rounding_s = time.perf_counter() - clock
