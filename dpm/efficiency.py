@@ -335,9 +335,7 @@ DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
 # after 600-800 nodes)
 FEWEST_NODES = 200
 # relations_bound on every pair: times the relations are chosen again with room for whole homes
-# (measured on the regions of scenarios/nederland: 50 -> 13 relations, 18 -> 9, 15 -> 11). Not on
-# the participants' pairs, whose plan has its own fallback (the split of role totals): measured,
-# 12 -> 4 relations there once, but 5-11 s more for the same plan on others
+# (measured on the regions of scenarios/nederland: 50 -> 13 relations, 18 -> 9, 15 -> 11)
 REPAIR_ROUNDS = 2
 # ... the first time with at least this share of the room the choice limit leaves below the limit
 # (half of it: a quarter of the unfilled slack). Measured on a synthetic 10-corporation region of
@@ -346,6 +344,11 @@ REPAIR_ROUNDS = 2
 # of the slack (11 homes) it chooses 7, which fit (with half of it 8; nieuwbouw x2 at ICR 1.8:
 # the same 5 relations in 2.9 s instead of 5.2 s)
 REPAIR_ROOM_SHARE = 0.5
+# ... and on the participants' pairs (_narrow_plan), whose plan has its own fallback: once.
+# Measured: a synthetic 12-corporation region of another seed 9 -> 7 relations (bound 6); the
+# linked region 4.6 s more for the same 15; the other benchmark and family cases unchanged
+# (before the room above: 12 -> 4 relations once, 5-11 s more for the same plan on others)
+NARROW_REPAIR_ROUNDS = 1
 # relations_bound only up to this many pairs: measured, it proves the variants of the default
 # region (56 pairs) in 0.4-4.8 s, but stops at its limit with 120 pairs (two linked regions)
 # and more (synthetic 20 and 40 corporations); there the dive and the roles' bound remain
@@ -475,7 +478,8 @@ def _narrow_plan(case, regions, rm: RegionModel, solver_for, roles: Roles, part,
         return []
     x = None
     if len(narrow.pairs) <= RELATIONS_BOUND_PAIRS:
-        _, x = relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_SHARE)
+        _, x = relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_SHARE,
+                               repair=NARROW_REPAIR_ROUNDS, least_room=REPAIR_ROOM_SHARE * (limit - choice_limit))
     if x is None:
         x = sparse_plan(narrow, solver_for, opts, choice_limit)
     if x is not None:
