@@ -31,34 +31,57 @@ STAGES = ("continuity", "unfilled", "unfilled_timing", "transfers", "unfilled_on
 CASES = ("default", "rent", "x2", "x2icr", "x1.5", "5", "10", "20", "40", "linked")
 
 
+# nieuwbouw factor of each region linked after the default one (``linked``, ``chain``): region k
+# is a copy of the default with its own corporations, and corporation 02 of the region before it
+# may also work in it (a werkgebied)
+LINKED = {"linked": (2.0,), "chain": (1.6, 2.2)}
+LINKED_REGIONS = (("W", "Tweede regio"), ("X", "Derde regio"), ("Y", "Vierde regio"))
+
+
 def make_case(name: str, folder: Path) -> Path:
-    """The case folder of benchmark case ``name`` (see the module doc)."""
+    """The case folder of benchmark case ``name`` (see the module doc); besides those, for the
+    family of benchmarks/variants.py: ``N@S`` a synthetic region of N corporations of seed S,
+    ``N+M@S`` two synthetic regions linked both ways, ``chain`` three copies of the default
+    region (nieuwbouw x1, x1.6, x2.2) linked in a chain."""
     import pandas as pd
 
     sys.path.insert(0, str(HERE))
-    from synthetic import synthetic_region
+    from synthetic import linked_synthetic, synthetic_region
 
     from dpm.scenarios import path as package_path
 
     default = Path(str(package_path("voorbeeldregio")))
     if name.isdigit():
         return synthetic_region(int(name), folder / f"region{name}")
+    if "@" in name:
+        sizes, seed = name.split("@")
+        if "+" in sizes:
+            return linked_synthetic([int(n) for n in sizes.split("+")], folder / "linked", int(seed))
+        return synthetic_region(int(sizes), folder / f"region{sizes}", seed=int(seed))
     case = Path(shutil.copytree(default, folder / name, ignore=shutil.ignore_patterns("*.md")))
     opg = pd.read_csv(case / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
     extra = {"rent": "[economy]\nrent_growth = 0.015\n", "x2icr": "[norms]\nicr_min = 1.8\n"}.get(name, "")
-    if name in ("x2", "x2icr", "x1.5", "linked"):
-        x2 = opg.copy()
-        factor = 1.5 if name == "x1.5" else 2
-        x2.loc[x2["type"] == "nieuwbouw", "homes"] = (x2.loc[x2["type"] == "nieuwbouw", "homes"] * factor).round().astype(int)
-        if name == "linked":  # a second region: the default with x2 nieuwbouw; V02 may work in both
-            corp = pd.read_csv(case / "corporations.csv", dtype=str, keep_default_na=False)
-            other = corp.assign(corporation_id="W" + corp["corporation_id"].str[1:], region="Tweede regio",
-                                werkgebied="")
-            corp.loc[corp["corporation_id"] == "V02", "werkgebied"] = "Tweede regio"
-            pd.concat([corp, other]).to_csv(case / "corporations.csv", index=False)
-            x2 = pd.concat([opg, x2.assign(region="Tweede regio",
-                                           corporation_id=x2["corporation_id"].str.replace("V", "W", regex=False))])
-        x2.to_csv(case / "opgave.csv", index=False)
+    nieuwbouw = opg["type"] == "nieuwbouw"
+
+    def scaled(factor: float) -> pd.DataFrame:
+        out = opg.copy()
+        out.loc[nieuwbouw, "homes"] = (out.loc[nieuwbouw, "homes"] * factor).round().astype(int)
+        return out
+
+    if name in ("x2", "x2icr", "x1.5"):
+        scaled(1.5 if name == "x1.5" else 2).to_csv(case / "opgave.csv", index=False)
+    if name in LINKED:
+        corp = pd.read_csv(case / "corporations.csv", dtype=str, keep_default_na=False)
+        corps, opgs = [corp], [opg]
+        for factor, (prefix, region) in zip(LINKED[name], LINKED_REGIONS):
+            corps[-1].loc[corps[-1]["corporation_id"].str[1:] == "02", "werkgebied"] = region
+            corps.append(corp.assign(corporation_id=prefix + corp["corporation_id"].str[1:], region=region,
+                                     werkgebied=""))
+            more = scaled(factor)
+            opgs.append(more.assign(region=region,
+                                    corporation_id=more["corporation_id"].str.replace("V", prefix, regex=False)))
+        pd.concat(corps).to_csv(case / "corporations.csv", index=False)
+        pd.concat(opgs).to_csv(case / "opgave.csv", index=False)
     with open(case / "scenario.toml", "a") as f:
         f.write("\n" + extra)
     return case

@@ -42,3 +42,30 @@ def synthetic_region(n: int, folder: Path, seed: int = 2025, region: str = "Synt
         folder / "opgave.csv", index=False)
     (folder / "scenario.toml").write_text("# SYNTHETIC benchmark region\nbase_year = 2025\n")
     return folder
+
+
+def linked_synthetic(sizes: list[int], folder: Path, seed: int = 2025) -> Path:
+    """Synthetic regions of ``sizes`` corporations (seeds ``seed``, ``seed + 1``, ...), linked
+    both ways: the first corporation of each region may also work in the next, the second of
+    the next also in it (werkgebied). Corporation ids get the region's letter (S, T, U, ...)."""
+    corps, opgaven = [], []
+    names = [f"Synthetisch {chr(ord('A') + k)}" for k in range(len(sizes))]
+    for k, n in enumerate(sizes):
+        part = synthetic_region(n, folder / f"part{k}", seed=seed + k, region=names[k])
+        c = pd.read_csv(part / "corporations.csv", dtype=str, keep_default_na=False)
+        o = pd.read_csv(part / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
+        letter = chr(ord("S") + k)
+        c["corporation_id"] = letter + c["corporation_id"].str[1:]
+        o["corporation_id"] = o["corporation_id"].str.replace("S", letter, regex=False)
+        c["werkgebied"] = ""
+        corps.append(c)
+        opgaven.append(o)
+    for k in range(len(sizes) - 1):
+        corps[k].loc[corps[k].index[0], "werkgebied"] = names[k + 1]
+        corps[k + 1].loc[corps[k + 1].index[1], "werkgebied"] = names[k]
+    case = folder / "case"
+    case.mkdir(parents=True, exist_ok=True)
+    pd.concat(corps).to_csv(case / "corporations.csv", index=False)
+    pd.concat(opgaven).to_csv(case / "opgave.csv", index=False)
+    (case / "scenario.toml").write_text("# SYNTHETIC benchmark regions, linked\nbase_year = 2025\n")
+    return case

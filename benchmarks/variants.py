@@ -69,6 +69,16 @@ VARIANTS: dict[str, tuple[str, dict, tuple[str, float] | None]] = {
     "synthetic 40, balanced": ("40", {"allocation": {"efficiency": "balanced"}}, None),
     "linked, rent 1.5 %": ("linked", {"economy": {"rent_growth": 0.015}}, None),
     "linked, ICR 1.8": ("linked", {"norms": {"icr_min": 1.8}}, None),
+    # the family beyond the benchmark's own draws: synthetic regions of other seeds and sizes, and
+    # linked regions (benchmarks/run.py, make_case)
+    "synthetic 10, seed 1": ("10@1", {}, None),
+    "synthetic 10, seed 2": ("10@2", {}, None),
+    "synthetic 12, seed 3": ("12@3", {}, None),
+    "synthetic 20, seed 1": ("20@1", {}, None),
+    "synthetic 20, seed 2": ("20@2", {}, None),
+    "synthetic 50": ("50", {}, None),
+    "synthetic 8 + 10, linked both ways": ("8+10@11", {}, None),
+    "chain of three default regions (nieuwbouw x1, x1.6, x2.2)": ("chain", {}, None),
 }
 
 
