@@ -315,12 +315,14 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
         bound = max(bound, float(np.ceil(out.bound - 1e-6)))
     unfilled = rm.stages()[1].cost
     room = 0.0
-    for _ in range(1 + repair):
+    for repaired in range(1 + repair):
         if not out.has_solution:
             return bound, None
         plan, least = _on_only(rm, make_solver, opts, np.flatnonzero(np.round(out.x[y]) > 0.5))
         if plan is not None or least == -np.inf or (room == 0.0 and least != np.inf):
             return bound, plan  # (a plan; no bound to make room for; the first set not proven unfit)
+        if repaired == repair:  # (no relations chosen again that would not be tried)
+            break
         continuous = out.x[:lm.n_cols] @ unfilled  # (at most the limit less the room so far)
         whole = least if np.isfinite(least) else limit + 1.0
         room = max(1.0, 2.0 * room, room + whole - continuous, least_room)
@@ -356,7 +358,7 @@ RELATIONS_BOUND_PAIRS = 100
 SPARSE_LPS = 10  # sparse_plan: at most this many reweighted LPs (measured: the relations repeat after 4)
 SPARSE_ROUNDING_SHARE = 0.5  # sparse_plan: each LP's and the rounding's safety net, this share of the efficiency limit
 SPARSE_DELTA = 10.0  # sparse_plan: homes added to a relation's flow in its weight (1, 3, 10 and 30 gave the same plan)
-PARTICIPATION_SHARE = 0.3  # the participation bound: up to this share of the efficiency time limit
+PARTICIPATION_SHARE = 0.1  # the participation bound: up to this share of the efficiency time limit (each of its two solves)
 NARROW_SHARE = 0.2  # relations_bound on the participants' pairs, and a start's split: this share of it
 ROLE_TOTALS_SHARE = 0.2  # the totals that keep the roles: this share of the efficiency time limit
 CHOICE_SHARE = 0.5  # the participants are chosen within this share of the unfilled slack (room for whole homes)
