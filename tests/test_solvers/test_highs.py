@@ -217,3 +217,44 @@ def test_the_neighbourhood_search_moves_only_what_it_frees_and_never_worsens(tmp
     solves = []
     s.solve = lambda: solves.append(1)  # a neighbourhood already at its least is not searched
     assert neighbourhood_search(s, np.zeros_like(cost), x0, hoods, 5.0) is x0 and not solves
+
+
+def test_partner_neighbourhoods_shift_homes_that_one_corporation_alone_cannot(tmp_path):
+    """The homes-moved stage's search (``RegionModel.partner_neighbourhoods``): from a plan that
+    moves as many homes as its relation allows, one corporation at a time cannot move fewer
+    (each of its tasks' homes must still be done by someone, every other plan held), while a
+    corporation with its partners reaches the least homes moved on that relation, as an exact
+    solve finds it; each neighbourhood holds the columns of every corporation outside it."""
+    from dpm.efficiency import used_pairs, whole_totals
+    from dpm.solvers.lexicographic import neighbourhood_search, solve_lexicographic
+
+    case = instance(tmp_path, *INSTANCES["one_transfer"])
+    rm = build_region_model(case, ("R",))
+    s = make_solver(rm.model, {**case.scenario.solver.options(), "threads": 1})
+    whole_totals(s, rm)  # integer what each corporation completes, continuous the split, as in the plan
+    stages = {st.name: st for st in rm.stages()}
+    head = solve_lexicographic(s, [stages[n] for n in ("continuity", "unfilled", "unfilled_timing", "transfers")],
+                               rm.start())
+    y = rm.model.variables["transfer"].ids
+    s.fix_columns(y, np.round(head.x[y]))  # the relations of the plan, as the stage holds them
+    moved = stages["homes_moved"].cost
+    s.set_objective(-moved)
+    most = s.solve().x  # the plan on these relations that moves the most homes
+    u = rm.model.variables["unfilled"].ids
+    s.fix_columns(u, most[u])  # whose tasks stay unfilled, as the stage holds them
+    s.set_objective(moved, abs_gap=0.5)
+    least = float(moved @ s.solve().x)
+    assert moved @ most > least + 1  # (the instance leaves room to move fewer)
+
+    pairs = used_pairs(rm, most)
+    hoods = rm.partner_neighbourhoods(pairs)
+    ends = sorted(set(pairs["origin"]) | set(pairs["executor"]))
+    assert len(hoods) == len(ends)
+    own = dict(zip(rm.projection.ids, rm.neighbourhoods))
+    for cid, hood in zip(ends, hoods):
+        partners = set(pairs.loc[pairs["origin"] == cid, "executor"]) | set(pairs.loc[pairs["executor"] == cid, "origin"])
+        assert set(hood) == set(np.concatenate([own[k] for k in {cid} | partners]))
+    alone = neighbourhood_search(s, moved, most, rm.neighbourhoods, 5.0)
+    assert moved @ alone == pytest.approx(moved @ most)
+    together = neighbourhood_search(s, moved, most, hoods, 5.0)
+    assert moved @ together == pytest.approx(least)
