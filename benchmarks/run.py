@@ -148,7 +148,7 @@ def table(rows: list[dict], tradeoff: bool) -> str:
             f"{r['peak_mib']:.0f}", f"{r['unfilled_homes']:,}", str(r["transfers"]), bound]) + " |")
     meta = (f"\nStage cells: seconds, then `~` within its tolerance (solver.homes_gap / mip_rel_gap) or the status "
             f"and gap where not proven. {machine()}, the "
-            f"scenario's solver settings (1 thread; efficiency stages 10 s, the unfilled_timing tie-break 1 s, 1 s to prove a tolerance stop exact). Measured {time.strftime('%Y-%m-%d')}.\n")
+            f"scenario's solver settings (1 thread; efficiency stages 10 s, the tie-breaks unfilled_timing and homes_moved 1 s after their searches, 1 s to prove a tolerance stop exact). Measured {time.strftime('%Y-%m-%d')}.\n")
     return "\n".join(lines) + "\n" + meta
 
 
