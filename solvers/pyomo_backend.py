@@ -11,6 +11,7 @@ on the machine's speed), HiGHS options set by name, and instance restarts.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -181,10 +182,13 @@ class PyomoSolver:
         if warm:  # a start outside the bounds of this solve (e.g. a narrowed search) cannot help: not given
             start = self._start[:self.n_cols]
             warm = bool(np.all((start >= self.lower - 1e-9) & (start <= self.upper + 1e-9)))
-        if warm:
-            pm.x.set_values(dict(enumerate(self._start[:self.n_cols].tolist())))
+        if warm:  # (integer columns as whole values: Pyomo warns on every one a hair off, on stdout)
+            start = np.where(self.integer, np.round(self._start[:self.n_cols]), self._start[:self.n_cols])
+            pm.x.set_values(dict(enumerate(start.tolist())))
         self._configure()
         kwargs = {"load_solutions": False, "tee": self.verbose}
+        if hasattr(self.opt, "config"):  # the appsi interfaces: their legacy solve() sets config.time_limit
+            kwargs["timelimit"] = self.limit_s  # from this argument (None: no limit), whatever _configure set
         if warm:
             kwargs["warmstart"] = True
         res = self.opt.solve(pm, **kwargs)
@@ -196,7 +200,15 @@ class PyomoSolver:
         values = None
         self._duals = None
         if has_solution:
-            pm.solutions.load_from(res)
+            # (a stop at the time limit is reported by our status; Pyomo's warning that the
+            # solution comes from an 'aborted' solve would land on stdout, in the results table)
+            core = logging.getLogger("pyomo.core")
+            level = core.level
+            core.setLevel(logging.ERROR)
+            try:
+                pm.solutions.load_from(res)
+            finally:
+                core.setLevel(level)
             values = np.array([v.value if v.value is not None else 0.0 for v in x], float)
             values = np.clip(values, self.lower, self.upper)
             if not is_mip and status == "optimal":
