@@ -76,21 +76,20 @@ def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
 
 
 def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
-                verbose: bool = False, guided: bool = False) -> np.ndarray | None:
+                verbose: bool = False) -> np.ndarray | None:
     """Totals that keep the roles (:func:`role_rows`) and leave at most ``limit`` unfilled, or
-    None if none is found: the first point of the aggregate model HiGHS finds; ``guided``: the
-    first it finds while it minimises the unfilled opgave (measured: with the participants'
-    roles on the synthetic 40-corporation region HiGHS finds no point in 10 s without an
-    objective, and one in 0.6 s with it)."""
+    None if none is found: the first point of the aggregate model HiGHS finds while it
+    minimises the unfilled opgave (measured: with the participants' roles on the synthetic
+    40-corporation region HiGHS finds no point in 10 s without an objective, and one in 0.6 s
+    with it; with the roles of a region's plan, synthetic 20 and 12 of other seeds none in 2 s
+    without, one in 1.0-1.6 s with it)."""
     stages = agg.stages()
     solver = make_solver(agg.model, opts, verbose=verbose)
     fix_optimum(solver, stages[0], stages[0].cost, x_agg, opts["stage_tolerance"])
     _limit_row(solver, stages[1].cost, limit)
     role_rows(agg, roles).add_to(solver)
-    if guided:  # every point is within the limit, so within this gap of the bound: the first stops it
-        solver.set_objective(stages[1].cost, abs_gap=max(1.0, limit))
-    else:
-        solver.set_objective(np.zeros(agg.model.n_cols))  # the first point found will do
+    # every point is within the limit, so within this gap of the bound: the first stops it
+    solver.set_objective(stages[1].cost, abs_gap=max(1.0, limit))
     out = solver.solve()
     return agg.model.solution(out.x).x if out.has_solution else None
 
@@ -486,7 +485,7 @@ def _narrow_plan(case, regions, rm: RegionModel, solver_for, roles: Roles, part,
         x = sparse_plan(narrow, solver_for, opts, choice_limit)
     if x is not None:
         return [(narrow, x, True)]
-    totals = role_totals(agg, x_agg, narrow_roles, limit, opts, guided=True)
+    totals = role_totals(agg, x_agg, narrow_roles, limit, opts)
     x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
     # (the split knows min_transfer only by leaving homes unfilled, and not max_partners)
     return [(narrow, x, True)] if x is not None and _fits(narrow, x, limit) else []
@@ -520,11 +519,9 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     agg_stages = agg.stages()
     roles = solidarity_roles(agg, _continuity_fix(agg_stages[0], x_agg, tol), limit, opts)
     # (a share of the limit: when HiGHS finds no such totals quickly, every pair stays allowed;
-    # measured: synthetic 20 at 1.5 % rent spent the whole 10 s and found none. Guided by the
-    # unfilled opgave: on synthetic 20 and 12 of other seeds, unguided searches stopped at 2 s
-    # without a point, guided ones find one in 1.0-1.6 s; on the linked region neither does)
-    totals = role_totals(agg, x_agg, roles, limit, {**opts, "time_limit_s": ROLE_TOTALS_SHARE * limit_s}, verbose,
-                         guided=True)
+    # measured: synthetic 20 at 1.5 % rent spent the whole 10 s and found none; the linked region
+    # finds none in its 2 s either)
+    totals = role_totals(agg, x_agg, roles, limit, {**opts, "time_limit_s": ROLE_TOTALS_SHARE * limit_s}, verbose)
     restricted = totals is not None and bool(roles.must_give or roles.must_take)
     rm = build_region_model(case, regions, roles=roles, restrict=restricted)
     # balanced and cost: a start, on the fewest relations only (their stage moves homes its own way;
