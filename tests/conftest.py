@@ -78,3 +78,24 @@ def default_results(tmp_path_factory) -> Results:
     out = tmp_path_factory.mktemp("default") / "out"
     assert run_cli(DEFAULT_CASE, out) == 0
     return Results(out)
+
+
+def relations_lp_bound(case, regions: tuple[str, ...]) -> float:
+    """The relations LP's bound (dpm.efficiency.lp_bound) of a component as its plan computes it:
+    from the aggregate optimum of stages 1-2, within the scenario's unfilled limit, on every pair,
+    with the rows of the proven roles (who must give, who must take)."""
+    from dpm.efficiency import _continuity_fix, efficiency_solver, lp_bound, unfilled_slack
+    from dpm.model.allocation import build_region_model
+    from dpm.solidarity import solidarity_roles
+    from dpm.solvers.backends import make_solver
+    from dpm.solvers.lexicographic import solve_lexicographic
+
+    opts = {**case.scenario.solver.options(), "time_limit_s": case.scenario.solver.efficiency_time_limit_s}
+    agg = build_region_model(case, regions, aggregate=True)
+    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(), opts["stage_tolerance"],
+                                opts["homes_gap"])
+    optimum = first.stages[1].objective
+    limit = optimum + unfilled_slack(case.scenario, optimum)
+    roles = solidarity_roles(agg, _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"]), limit, opts)
+    rm = build_region_model(case, regions, roles=roles)
+    return lp_bound(rm, lambda m, relaxed=False: efficiency_solver(m, agg, first.x, limit, opts, False, relaxed), opts)

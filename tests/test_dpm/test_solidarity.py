@@ -303,18 +303,36 @@ def test_max_partners_below_the_aggregate_optimum_gives_the_full_models_answer(t
     assert moved.groupby("origin")["executor"].nunique().max() <= 1
 
 
-def _regio27(tmp_path, extra: str = "") -> Path:
-    """Regio 27 of scenarios/nederland (10 corporations) as a case of its own."""
+def _national_region(tmp_path, number: int, extra: str = "") -> Path:
+    """Regio ``number`` of scenarios/nederland as a case of its own."""
     from dpm.scenarios import path as package_path
 
     nl = Path(str(package_path("nederland")))
-    folder = tmp_path / "regio27"
+    folder = tmp_path / f"regio{number:02d}"
     folder.mkdir()
     for name in ("corporations.csv", "opgave.csv"):
         table = pd.read_csv(nl / name, dtype=str, keep_default_na=False)
-        table[table["region"] == "Regio 27 (synthetisch)"].to_csv(folder / name, index=False)
+        table[table["region"] == f"Regio {number:02d} (synthetisch)"].to_csv(folder / name, index=False)
     (folder / "scenario.toml").write_text((nl / "scenario.toml").read_text() + "\n" + extra)
     return folder
+
+
+@pytest.mark.slow
+def test_a_national_region_reports_the_relations_lps_bound(tmp_path):
+    """Regio 25 of scenarios/nederland (13 corporations, 156 pairs): the plan's relations are
+    reported against the relations LP's bound (14; the roles and the participation bound gave
+    9, which made a plan of 19 relations look twice the optimum, where a 156-pair MIP proves at
+    least 16). The bound is the LP's, recomputed here, and below the plan."""
+    from conftest import relations_lp_bound
+    from dpm.model.allocation import components
+    from dpm.regional import solve_component
+
+    case = load_case(_national_region(tmp_path, 25))
+    [regions] = components(case)
+    stage = next(s for s in solve_component(case, regions).stages if s.name == "transfers")
+    lp = relations_lp_bound(case, regions)
+    assert lp >= 12  # well above the participation bound of 9
+    assert lp <= stage.bound <= stage.objective
 
 
 @pytest.mark.slow
@@ -330,7 +348,7 @@ def test_when_max_partners_rules_out_the_aggregate_plan_the_full_model_starts_fr
     from dpm.solvers.backends import make_solver
     from dpm.solvers.lexicographic import solve_lexicographic
 
-    case = load_case(_regio27(tmp_path, "[allocation]\nmax_partners = 1\n"))
+    case = load_case(_national_region(tmp_path, 27, "[allocation]\nmax_partners = 1\n"))
     [regions] = components(case)
     opts = case.scenario.solver.options()
     agg = build_region_model(case, regions, aggregate=True)
@@ -429,7 +447,7 @@ def test_relations_that_fit_only_with_continuous_homes_are_chosen_again_with_roo
     from dpm.solvers.backends import make_solver
     from dpm.solvers.lexicographic import solve_lexicographic
 
-    case = load_case(_regio27(tmp_path))
+    case = load_case(_national_region(tmp_path, 27))
     [regions] = components(case)
     sc = case.scenario
     opts = {**sc.solver.options(), "time_limit_s": sc.solver.efficiency_time_limit_s, "threads": 1}

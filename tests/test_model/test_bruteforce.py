@@ -32,3 +32,18 @@ def test_instances_exercise_every_stage(tmp_path):
     assert any(b["unfilled"] > 0 and b["transfers"] > 0 for b in seen)
     assert any(b["unfilled"] == 0 for b in seen)
     assert all(b["allocations"] > 1000 for b in seen)
+
+
+
+@pytest.mark.parametrize("name", INSTANCES)
+def test_the_relations_lp_bounds_the_fewest_relations(tmp_path, name):
+    """The relations LP's bound (dpm.efficiency.lp_bound, reported where a plan is not proven)
+    is a bound: never above the fewest relations brute force finds within the unfilled limit."""
+    from conftest import relations_lp_bound
+
+    case = instance(tmp_path, *INSTANCES[name])
+    best = brute_force(case)
+    bound = relations_lp_bound(case, ("R",))
+    assert 0 <= bound <= best["transfers"]
+    if best["transfers"] > 0:  # where relations are needed, the LP sees at least one
+        assert bound >= 1
