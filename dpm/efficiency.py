@@ -355,14 +355,19 @@ NARROW_REPAIR_ROUNDS = 1
 # and more (synthetic 20 and 40 corporations); there the dive and the roles' bound remain
 RELATIONS_BOUND_PAIRS = 100
 # above that, where the plan is not proven, the relations LP's bound (lp_bound) up to this many pairs
-# (20 corporations), within this many simplex iterations (a count, not seconds: the same bound on any
-# machine) and this share of the efficiency limit as a safety net. Measured (LP bound against the
-# roles' and participation bound, seconds): Regio 25 of scenarios/nederland 14 against 9 (1.1 s),
-# Regio 15 11 against 7 (3.3 s, 23,152 iterations), synthetic 20 of seed 1 9 against 8 (2.4 s),
-# synthetic 15 7 against 6 (0.9 s); no better on benchmarks' synthetic 20 (0.2 s) or the linked
-# region (0.9 s). At 40 corporations (1,560 pairs) it does not finish in 10 s.
+# (20 corporations): the dual simplex for up to LP_BOUND_SIMPLEX_ITERATIONS, else the interior point
+# method within LP_BOUND_IPM_ITERATIONS of its iterations and its crossover's simplex within
+# LP_BOUND_ITERATIONS (counts, not seconds, so the same bound on any machine), with this share of the
+# efficiency limit as a safety net. Measured (LP bound against the roles' and participation bound,
+# seconds): Regio 25 of scenarios/nederland 14 against 9 (interior point 0.4 s; the simplex 1.1 s,
+# 7,937 iterations), Regio 15 11 against 7 (0.35 s; 3.5 s, 23,152), synthetic 20 of seed 1 9 against
+# 8 (1.0 s; 2.4 s), synthetic 15 7 against 6 (0.3 s); no better on the benchmarks' synthetic 20
+# (simplex 0.15 s, 2,129 iterations; interior point 0.6 s) or the linked region (0.3 s).
+# Synthetic 40 (1,560 pairs): 21 against 13, but in 6.2 s, not spent (its solve would pass 15 s).
 LP_BOUND_PAIRS = 400
-LP_BOUND_ITERATIONS = 30_000
+LP_BOUND_SIMPLEX_ITERATIONS = 5_000
+LP_BOUND_IPM_ITERATIONS = 500
+LP_BOUND_ITERATIONS = 50_000
 LP_BOUND_SHARE = 0.5
 SPARSE_LPS = 10  # sparse_plan: at most this many reweighted LPs (measured: the relations repeat after 4)
 SPARSE_ROUNDING_SHARE = 0.5  # sparse_plan: each LP's and the rounding's safety net, this share of the efficiency limit
@@ -381,13 +386,21 @@ def lp_bound(rm: RegionModel, make_solver, opts: dict) -> float:
     origin's task it carries; where whole relations are few and large, that is close to
     their number (measured: a 13-corporation national region, 19 relations found, LP 13.8,
     where the roles and the participation bound give 9; a 156-pair MIP proves 16 in 40 s).
-    0 where the LP does not finish within :data:`LP_BOUND_ITERATIONS` simplex iterations."""
-    lp = make_solver(rm, relaxed=True)
-    lp.set_objective(rm.stage("transfers").cost)
-    lp.set_option("simplex_iteration_limit", LP_BOUND_ITERATIONS)
-    lp.set_time_limit(LP_BOUND_SHARE * float(opts["time_limit_s"]))
-    out = lp.solve()
-    return float(np.ceil(out.objective - 1e-6)) if out.status == "optimal" and out.has_solution else 0.0
+    The dual simplex first (quick where the LP is easy), the interior point method where it
+    takes more than :data:`LP_BOUND_SIMPLEX_ITERATIONS`; 0 where that does not finish within
+    its iteration limits either."""
+    for method, limits in (("simplex", {"simplex_iteration_limit": LP_BOUND_SIMPLEX_ITERATIONS}),
+                           ("ipm", {"ipm_iteration_limit": LP_BOUND_IPM_ITERATIONS,
+                                    "simplex_iteration_limit": LP_BOUND_ITERATIONS})):
+        lp = make_solver(rm, relaxed=True)
+        lp.set_objective(rm.stage("transfers").cost)
+        for key, value in {"solver": method, **limits}.items():
+            lp.set_option(key, value)
+        lp.set_time_limit(LP_BOUND_SHARE * float(opts["time_limit_s"]))
+        out = lp.solve()
+        if out.status == "optimal" and out.has_solution:
+            return float(np.ceil(out.objective - 1e-6))
+    return 0.0
 
 
 def whole_totals(solver: HighsSolver, rm: RegionModel) -> None:
