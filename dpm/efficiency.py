@@ -381,11 +381,12 @@ CHOICE_SHARE = 0.5  # the participants are chosen within this share of the unfil
 def lp_bound(rm: RegionModel, make_solver, opts: dict) -> float:
     """A lower bound on the relations of every plan within the unfilled limit (as
     ``make_solver`` holds it): the LP relaxation of the transfers stage on every pair (``rm``
-    must allow every pair), rounded up. Moving h homes of origin o's task to c needs
-    y[o,c] >= h / A[o] (o's whole task), so the LP counts each relation by the share of its
-    origin's task it carries; where whole relations are few and large, that is close to
-    their number (measured: a 13-corporation national region, 19 relations found, LP 13.8,
-    where the roles and the participation bound give 9; a 156-pair MIP proves 16 in 40 s).
+    must allow every pair), rounded up. Moving h of the A homes of one of o's tasks (a type
+    and year) to c needs y[o,c] >= h / A (``transfer_link``), so the LP counts each relation
+    by the largest share of one task it carries, and the roles' cover rows (``role_cover``)
+    count a whole relation for each corporation that must give or take (measured: a
+    13-corporation national region, 19 relations found, LP 13.8, where the roles and the
+    participation bound give 9, and 7 without the cover rows; a 156-pair MIP proves 16 in 40 s).
     The dual simplex first (quick where the LP is easy), the interior point method where it
     takes more than :data:`LP_BOUND_SIMPLEX_ITERATIONS`; 0 where that does not finish within
     its iteration limits either."""
