@@ -78,13 +78,17 @@ def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
 def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
                 verbose: bool = False) -> np.ndarray | None:
     """Totals that keep the roles (:func:`role_rows`) and leave at most ``limit`` unfilled, or
-    None if none is found: the first point of the aggregate model HiGHS finds while it
+    None if none is found within :data:`ROLE_TOTALS_SHARE` of the time limit of ``opts`` (when
+    HiGHS finds none quickly it rarely finds one: synthetic 20 at 1.5 % rent spent the whole
+    10 s and found none, the linked region none in 2 s, synthetic 20 at ICR 1.6 with the
+    participants' roles none in 10 s): the first point of the aggregate model HiGHS finds while it
     minimises the unfilled opgave (measured: with the participants' roles on the synthetic
     40-corporation region HiGHS finds no point in 10 s without an objective, and one in 0.6 s
     with it; with the roles of a region's plan, synthetic 20 and 12 of other seeds none in 2 s
     without, one in 1.0-1.6 s with it)."""
     stages = agg.stages()
-    solver = make_solver(agg.model, opts, verbose=verbose)
+    solver = make_solver(agg.model, {**opts, "time_limit_s": ROLE_TOTALS_SHARE * float(opts["time_limit_s"])},
+                         verbose=verbose)
     fix_optimum(solver, stages[0], stages[0].cost, x_agg, opts["stage_tolerance"])
     _limit_row(solver, stages[1].cost, limit)
     role_rows(agg, roles).add_to(solver)
@@ -390,14 +394,14 @@ def lp_bound(rm: RegionModel, make_solver, opts: dict) -> float:
     The dual simplex first (quick where the LP is easy), the interior point method where it
     takes more than :data:`LP_BOUND_SIMPLEX_ITERATIONS`; 0 where that does not finish within
     its iteration limits either."""
+    lp = make_solver(rm, relaxed=True)
+    lp.set_objective(rm.stage("transfers").cost)
+    lp.set_time_limit(LP_BOUND_SHARE * float(opts["time_limit_s"]))
     for method, limits in (("simplex", {"simplex_iteration_limit": LP_BOUND_SIMPLEX_ITERATIONS}),
                            ("ipm", {"ipm_iteration_limit": LP_BOUND_IPM_ITERATIONS,
                                     "simplex_iteration_limit": LP_BOUND_ITERATIONS})):
-        lp = make_solver(rm, relaxed=True)
-        lp.set_objective(rm.stage("transfers").cost)
         for key, value in {"solver": method, **limits}.items():
             lp.set_option(key, value)
-        lp.set_time_limit(LP_BOUND_SHARE * float(opts["time_limit_s"]))
         out = lp.solve()
         if out.status == "optimal" and out.has_solution:
             return float(np.ceil(out.objective - 1e-6))
@@ -530,10 +534,7 @@ def _narrow_plan(case, regions, rm: RegionModel, solver_for, roles: Roles, part,
         x = sparse_plan(narrow, solver_for, opts, choice_limit)
     if x is not None:
         return [(narrow, x, True)]
-    # (the plan's own share: measured, the only region that got here, synthetic 20 at ICR 1.6, found
-    # no such totals in the whole 10 s; none of the benchmark and family regions gets here)
-    totals = role_totals(agg, x_agg, narrow_roles, limit,
-                         {**opts, "time_limit_s": ROLE_TOTALS_SHARE * float(opts["time_limit_s"])})
+    totals = role_totals(agg, x_agg, narrow_roles, limit, opts)
     x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
     # (the split knows min_transfer only by leaving homes unfilled, and not max_partners)
     return [(narrow, x, True)] if x is not None and _fits(narrow, x, limit) else []
@@ -566,10 +567,8 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     limit = optimum + slack
     agg_stages = agg.stages()
     roles = solidarity_roles(agg, _continuity_fix(agg_stages[0], x_agg, tol), limit, opts)
-    # (a share of the limit: when HiGHS finds no such totals quickly, every pair stays allowed;
-    # measured: synthetic 20 at 1.5 % rent spent the whole 10 s and found none; the linked region
-    # finds none in its 2 s either)
-    totals = role_totals(agg, x_agg, roles, limit, {**opts, "time_limit_s": ROLE_TOTALS_SHARE * limit_s}, verbose)
+    # (without such totals every pair stays allowed)
+    totals = role_totals(agg, x_agg, roles, limit, opts, verbose)
     restricted = totals is not None and bool(roles.must_give or roles.must_take)
     rm = build_region_model(case, regions, roles=roles, restrict=restricted)
     # balanced and cost: a start, on the fewest relations only (their stage moves homes its own way;

@@ -238,7 +238,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
         head.stages += second.stages
         head.x = second.x
         full_optimum = head.stages[1].objective
-        extra_warnings.append(_fallback_warning(regions, optimum, head.stages[1]))
+        extra_warnings.append(_fallback_warning(regions, case.scenario.policy_calendar_years, optimum, head.stages[1]))
         try:
             if full_optimum <= optimum + 0.5:  # the same limit as the search that just failed: it would again
                 raise NoSolution("the efficiency search found no plan within the unfilled limit")
@@ -270,25 +270,26 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     return out
 
 
-def _fallback_warning(regions: tuple[str, ...], optimum: float, full: StageReport) -> str:
+def _fallback_warning(regions: tuple[str, ...], years, optimum: float, full: StageReport) -> str:
     """Why a component's unfilled opgave was solved on the full model, and what that says, from
     the full model's unfilled stage ``full`` against the aggregate optimum: the rules cost homes
     (its bound is above that optimum), they may (only its plan is), or they did not and only the
     search for a plan near that optimum found none in its time (measured: synthetic 20 at ICR
     1.6, every home done in both models, was told the rules ruled the aggregate plan out)."""
     name, found = " + ".join(regions), full.objective
+    homes = f"(weighted) homes unfilled over {years[0]}-{years[-1]}"
     head = f"{name}: no plan that keeps min_transfer and max_partners was found near the aggregate optimum"
     if full.bound is not None and full.bound > optimum + 0.5:
         return (f"{name}: min_transfer or max_partners rule out the allocation of the aggregate model: the full "
-                f"model, which keeps them, leaves at least {np.ceil(full.bound - 1e-6):,.0f} (weighted) homes "
-                f"unfilled (its plan {found:,.0f}) where the aggregate model leaves {optimum:,.0f}")
+                f"model, which keeps them, leaves at least {np.ceil(full.bound - 1e-6):,.0f} {homes} "
+                f"(its plan {found:,.0f}) where the aggregate model leaves {optimum:,.0f}")
     if found > optimum + 0.5:
         bound = "no bound" if full.bound is None else f"its bound {full.bound:,.1f}"
-        return (f"{head}; the full model, which keeps them, found a plan that leaves {found:,.0f} (weighted) homes "
-                f"unfilled where the aggregate model leaves {optimum:,.0f}, and did not prove that the rules cost "
+        return (f"{head}; the full model, which keeps them, found a plan that leaves {found:,.0f} {homes} "
+                f"where the aggregate model leaves {optimum:,.0f}, and did not prove that the rules cost "
                 f"the difference ({bound})")
     return (f"{head} in the efficiency search's time; stages 1-2 were solved again on the full model, which keeps "
-            f"them and leaves {found:,.0f} (weighted) homes unfilled, as the aggregate model; the efficiency stages "
+            f"them and leaves {found:,.0f} {homes}, as the aggregate model; the efficiency stages "
             f"ran on it")
 
 

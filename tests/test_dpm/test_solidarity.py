@@ -380,7 +380,7 @@ def test_a_search_out_of_time_is_not_blamed_on_the_rules(default_results):
     assert len(said) == 1 and "no plan that keeps min_transfer" in said[0] and "rule out" not in said[0], said
     optimum = default_results.summary["objectives"]["unfilled_homes"]  # the run with time for its search
     assert got.objectives["unfilled_homes"] == optimum
-    assert f"{optimum:,} (weighted) homes unfilled" in said[0]
+    assert f"{optimum:,} (weighted) homes unfilled over 2026-2035" in said[0]  # with its unit and years
 
 
 def test_a_failed_search_is_not_repeated_at_a_limit_no_wider(monkeypatch, tmp_path):
