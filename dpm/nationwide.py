@@ -99,6 +99,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
       one stage, the most discounted money paid (shown negative)."""
     start = time.perf_counter()
     opts = case.scenario.solver.options()
+    if money is not None and money[0] == "recipient":  # the shortfall reported: its own tolerance (national.*)
+        opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap), "patience_s": 0.0}
     rm = build_region_model(case, regions, aggregate=True, steun=money is not None)
     lm = rm.model
     solver = make_solver(lm, opts)
@@ -111,8 +113,7 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
         s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
         most = (table.set_index(["corporation_id", "year"])["eur"].reindex(s_in.index).fillna(0.0).to_numpy()
                 / MONEY_SCALE)
-        if role == "recipient":  # the shortfall reported: its own tolerance (national.*)
-            opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap)}
+        if role == "recipient":
             solver.set_mip_rel_gap(float(case.scenario.national.mip_rel_gap))
             solver.set_bounds(s_in.ids, 0.0, most)
             solver.fix_columns(s_out.ids, np.zeros(len(s_out)))
@@ -394,9 +395,9 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
     ``whole_homes``: the same as one MIP (``national.method = "single_mip"``), started from the
     regions' own plans, its unfilled opgave as late as possible."""
     opts = case.scenario.solver.options()
-    if whole_homes:  # the answer reported: the tolerance of [national]
+    if whole_homes:  # the answer reported: the tolerance of [national], and no stop for patience
         opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap),
-                "mip_rel_gap": float(case.scenario.national.mip_rel_gap)}
+                "mip_rel_gap": float(case.scenario.national.mip_rel_gap), "patience_s": 0.0}
     single = [o for o in regional if len(o.regions) == 1]
     regions = tuple(sorted(o.regions[0] for o in single))
     rm = build_region_model(case, regions, aggregate=True, steun=True)

@@ -28,7 +28,7 @@ from dpm.regional import RunResult
 OUTPUTS = ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv", "diagnosis.csv",
            "investment_room.csv", "summary.json")
 
-STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "interrupted", "time_limit",
+STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "interrupted", "time_limit", "stalled",
                 "within_tolerance", "optimal")
 
 

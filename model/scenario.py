@@ -157,6 +157,8 @@ class Solver(Section):
     random_seed: int
     homes_gap: float = setting(0.0, 1e6)
     prove_exact_s: float = setting(0.0, 1e7)
+    patience_s: float = setting(0.0, 1e7)
+    patience_gap: float = setting(0.0, 1.0)
     stage_tolerance: float
 
     def options(self, **changes) -> dict:

@@ -21,7 +21,7 @@ STATUS = {
     "kInfeasible": "infeasible",
     "kUnbounded": "unbounded",
     "kUnboundedOrInfeasible": "infeasible",
-    "kInterrupt": "interrupted",
+    "kInterrupt": "interrupted",  # (or "stalled": the patience rule's own stop, see HighsSolver.set_patience)
     "kObjectiveTarget": "target_reached",  # (a search told to stop at a good enough point: no bound claimed)
     "kSolutionLimit": "solution_limit",
     "kIterationLimit": "iteration_limit",
@@ -41,6 +41,8 @@ ADVICE = {
                          "with almost no homes or debt far beyond its beleidswaarde), or try [solver] threads = 1",
     "memory_limit": "the machine ran out of memory; solve fewer regions at once",
     "interrupted": "the solve was stopped",
+    "stalled": "no better point and no better bound for [solver] patience_s seconds while within [solver] "
+               "patience_gap of the bound; raise patience_s (0 = off), or accept the reported MIP gap",
     "error": "HiGHS refused the model; this is a bug in dpm, please report it with the case",
     "within_tolerance": "the stage stopped at its tolerance (solver.homes_gap, solver.mip_rel_gap); set them to 0 "
                         "for the exact optimum",
@@ -108,6 +110,9 @@ class HighsSolver:
         self.restarts = 0  # solves repeated without a start (see solve)
         self.limit_s = float(self.options["time_limit"])  # per solve (see _run)
         self.prove_s = float(options.get("prove_exact_s", 0.0))  # see solve_lexicographic
+        self.patience = (float(options.get("patience_s", 0.0)), float(options.get("patience_gap", 0.0)))
+        self.patient = False  # the patience rule applies to the following solves (set_patience)
+        self._stalled = False  # the last solve was stopped by the patience rule
         self.sense = "min"
         self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
         self.groups: list[tuple[str, int]] = []  # (name, rows) of each row group added after the model
@@ -203,6 +208,15 @@ class HighsSolver:
         """The time limit of each following solve, in seconds (None: back to the solver options')."""
         self.limit_s = float(self.options["time_limit"] if seconds is None else seconds)
 
+    def set_patience(self, on: bool) -> None:
+        """The patience rule for the following MIP solves of an objective in whole units (a stage
+        counted in homes): stop, with status ``stalled``, once neither the incumbent nor the
+        bound rounded up to whole units has improved for ``patience_s`` seconds while the
+        incumbent is within ``patience_gap`` (relative) of that bound. HiGHS's bound still
+        holds, so the stage reports it and its gap. Off where ``patience_s`` is 0. Like a time
+        limit, a stall depends on the machine's speed."""
+        self.patient = bool(on)
+
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
         """Fix columns ``ids`` at ``values`` (both bounds)."""
         self.set_bounds(ids, values, values)
@@ -291,21 +305,52 @@ class HighsSolver:
         that has run for more than a second is first replaced by a fresh one with the same
         model, basis and start (:meth:`_fresh`), and the limit is set to the time used so far
         plus this solve's: both readings then give this solve's limit, to within a second."""
-        if self.h.getRunTime() > 1.0:
+        if self.h.getRunTime() > 1.0 or self._stalled:
+            # (after a stop of the patience rule too: HiGHS 1.16 keeps the callback's interrupt
+            # flag, and stops the next run of the instance at once)
             self._fresh()
         self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
-        if threading.current_thread() is not threading.main_thread():
-            self.h.run()
-            return
-        self.h.HandleUserInterrupt = True
-        self.h.startSolve()
+        self._stalled = False
+        watch = self._patience_watch()
+        if watch is not None:
+            self.h.cbMipInterrupt.subscribe(watch)
         try:
-            while not self.h.wait(0.1)[0]:
-                pass
-        except BaseException:
-            self.h.cancelSolve()
-            self.h.joinSolve()
-            raise
+            if threading.current_thread() is not threading.main_thread():
+                self.h.run()
+                return
+            self.h.HandleUserInterrupt = True
+            self.h.startSolve()
+            try:
+                while not self.h.wait(0.1)[0]:
+                    pass
+            except BaseException:
+                self.h.cancelSolve()
+                self.h.joinSolve()
+                raise
+        finally:
+            if watch is not None:
+                self.h.cbMipInterrupt.unsubscribe(watch)
+
+    def _patience_watch(self):
+        """HiGHS's MIP interrupt callback of the patience rule (:meth:`set_patience`), or None
+        where it does not apply (off, an LP, a maximisation)."""
+        seconds, gap = self.patience
+        if not (self.patient and seconds > 0 and self.sense == "min" and not self.relaxed
+                and bool(self.model.integrality.any())):
+            return None
+        seen = {"value": np.inf, "bound": -np.inf, "since": None}
+
+        def watch(event) -> None:
+            out = event.data_out
+            value, bound, now = out.mip_primal_bound, np.ceil(out.mip_dual_bound - 1e-6), out.running_time
+            if seen["since"] is None or value < seen["value"] - 0.5 or bound > seen["bound"] + 0.5:
+                seen.update(value=min(value, seen["value"]), bound=max(bound, seen["bound"]), since=now)
+            if (np.isfinite(value) and np.isfinite(bound) and value - bound <= gap * abs(value)
+                    and now - seen["since"] >= seconds):
+                self._stalled = True
+                event.data_in.user_interrupt = True
+
+        return watch
 
     def _fresh(self, warm: bool = True) -> None:
         """Replace the HiGHS instance by a new one with the same model, options and objective
@@ -322,7 +367,7 @@ class HighsSolver:
 
     def _result(self, seconds: float) -> SolveResult:
         raw = self.h.getModelStatus().name
-        status = STATUS.get(raw, raw)
+        status = "stalled" if raw == "kInterrupt" and self._stalled else STATUS.get(raw, raw)
         info = self.h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(self.h.getSolution().col_value) if has_solution else None

@@ -93,7 +93,7 @@ class LexicographicResult:
 
 
 
-TRUSTED = ("optimal", "time_limit", "iteration_limit", "solution_limit", "interrupted")  # HiGHS's bound holds
+TRUSTED = ("optimal", "time_limit", "stalled", "iteration_limit", "solution_limit", "interrupted")  # HiGHS's bound holds
 
 
 def honest_status(status: str, value: float, bound: float | None, integral: bool) -> tuple[str, float | None]:
@@ -177,7 +177,7 @@ WIDE_NODES = 1000
 
 
 def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
-                  time_limit_s: float | None = None) -> np.ndarray | None:
+                  time_limit_s: float | None = None, wide: bool = True) -> np.ndarray | None:
     """A start for a stage from its LP optimum, a neighbourhood search around it (after RENS,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
@@ -192,7 +192,7 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
     integral columns fixed, RENS proper, leaves no whole-homes point on most regions: the
     executor balances are equalities.) ``time_limit_s``: the search's safety net instead of
-    that share. Returns the better of that point and ``x``."""
+    that share; ``wide=False``: the first window only. Returns the better of that point and ``x``."""
     ints = np.flatnonzero(solver.integer)
     if not len(ints):
         return x
@@ -207,7 +207,8 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     limit_before = solver.limit_s
     solver.set_option("objective_target", target)
     best = None
-    for window, nodes, share in ((ROUNDING_WINDOW, ROUNDING_NODES, 1.0), (WIDE_WINDOW, WIDE_NODES, 2.0)):
+    windows = ((ROUNDING_WINDOW, ROUNDING_NODES, 1.0), (WIDE_WINDOW, WIDE_NODES, 2.0))
+    for window, nodes, share in windows if wide else windows[:1]:
         low = np.minimum(np.maximum(lower, np.floor(v + 1e-6) - window), upper)
         high = np.maximum(np.minimum(upper, np.ceil(v - 1e-6) + window), low)
         solver.set_bounds(ints, low, high)
@@ -350,7 +351,9 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
             solver.set_mip_rel_gap(stage.mip_rel_gap)
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
+        solver.set_patience(stage.in_homes and stage.integral)
         out: SolveResult = solver.solve()
+        solver.set_patience(False)
         solver.limit_s = limit_before
         solver.set_mip_rel_gap(gap_before)
         if not out.has_solution:

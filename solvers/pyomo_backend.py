@@ -150,6 +150,9 @@ class PyomoSolver:
     def set_time_limit(self, seconds: float | None) -> None:
         self.limit_s = float(self.options["time_limit"] if seconds is None else seconds)
 
+    def set_patience(self, on: bool) -> None:
+        pass  # a HiGHS callback, not portable across solvers: only the time limit holds (module doc)
+
     def bounds(self, ids) -> tuple[np.ndarray, np.ndarray]:
         ids = np.asarray(ids, int)
         return self.lower[ids].copy(), self.upper[ids].copy()

@@ -40,6 +40,37 @@ def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
                 assert "'from year X' in the explanation may name a year too early" in line, line
 
 
+def test_a_stage_without_progress_stops_as_stalled_with_its_gap(tmp_path, capsys):
+    """The patience rule (solver.patience_s): asked for the exact unfilled optimum, the nieuwbouw
+    x2 variant spends its whole time limit on the last homes; with patience, stage 2 stops once
+    neither its plan nor its bound has improved for that long. It says `stalled` (never
+    optimal) with its bound and gap, as the run's allocation status, and the warning names the
+    setting; the stages after it run as usual (HiGHS 1.16 kept the stop's interrupt flag and
+    stopped every later solve of the instance at once: `interrupted`)."""
+    import pandas as pd
+
+    case = copy_default(tmp_path)
+    opgave = pd.read_csv(case / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
+    nieuwbouw = opgave["type"] == "nieuwbouw"
+    opgave.loc[nieuwbouw, "homes"] *= 2
+    opgave.to_csv(case / "opgave.csv", index=False)
+    (case / "scenario.toml").write_text("base_year = 2025\n[solver]\nhomes_gap = 0.0\nmip_rel_gap = 0.0\n"
+                                        "prove_exact_s = 0.0\npatience_s = 0.5\npatience_gap = 1.0\n"
+                                        "efficiency_time_limit_s = 2.0\ntime_limit_s = 20.0\n")
+    out = tmp_path / "out"
+    assert run_cli(case, out) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    stages = {s["stage"]: s for s in summary["regions"][0]["stages"]}
+    unfilled = stages["unfilled"]
+    assert unfilled["status"] == "stalled"
+    assert unfilled["objective"] - unfilled["bound"] >= 1.0 and unfilled["mip_gap"] > 0  # not proven, and says so
+    assert summary["allocation_status"] == "stalled"
+    assert not [s for s in stages.values() if s["status"] == "interrupted"], stages
+    err = capsys.readouterr().err
+    line = next(w for w in err.splitlines() if "stage 'unfilled' stopped" in w)
+    assert "status stalled" in line and "raise patience_s" in line, line
+
+
 def test_honest_status_labels():
     """optimal only when the bound proves the value; a tolerance stop is within_tolerance."""
     from dpm.solvers.lexicographic import honest_status

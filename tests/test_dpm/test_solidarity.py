@@ -149,7 +149,7 @@ def test_solidarity_gap_is_not_the_headline(variant):
     """The allocation's status is that of stages 1-2; a gap of the efficiency stages is its own."""
     _, _, _, s = variant
     assert s["allocation_status"] == max(s["status"]["continuity"], s["status"]["unfilled"],
-                                         key=["optimal", "within_tolerance", "time_limit"].index)
+                                         key=["optimal", "within_tolerance", "stalled", "time_limit"].index)
     assert isinstance(s["mip_gap"], dict)
 
 
@@ -374,7 +374,9 @@ def test_a_search_out_of_time_is_not_blamed_on_the_rules(default_results):
     1.6 warned so with every home done in both models); it says the search ran out of time."""
     from dpm.regional import solve_component
 
-    case = load_case(DEFAULT_CASE, {"solver": {"efficiency_time_limit_s": 0.0}})
+    # (time to prove the full model's optimum exact, so its figure does not depend on the machine:
+    # with the default 1 s a slower machine stopped at 859 homes against a bound of 857; 2.3 s here)
+    case = load_case(DEFAULT_CASE, {"solver": {"efficiency_time_limit_s": 0.0, "prove_exact_s": 30.0}})
     got = solve_component(case, tuple(case.regions))
     said = [w for w in got.warnings if "full model" in w]
     assert len(said) == 1 and "no plan that keeps min_transfer" in said[0] and "rule out" not in said[0], said

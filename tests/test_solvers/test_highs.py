@@ -258,3 +258,54 @@ def test_partner_neighbourhoods_shift_homes_that_one_corporation_alone_cannot(tm
     assert moved @ alone == pytest.approx(moved @ most)
     together = neighbourhood_search(s, moved, most, hoods, 5.0)
     assert moved @ together == pytest.approx(least)
+
+
+class _Event:
+    """A HiGHS MIP interrupt callback event as the patience rule reads it."""
+
+    def __init__(self, value: float, bound: float, now: float):
+        from types import SimpleNamespace
+        self.data_out = SimpleNamespace(mip_primal_bound=value, mip_dual_bound=bound, running_time=now)
+        self.data_in = SimpleNamespace(user_interrupt=False)
+
+
+def _watch(solver, seconds: float, gap: float):
+    s = solver[0]
+    s.patience = (seconds, gap)
+    s.set_patience(True)
+    return s, s._patience_watch()
+
+
+def test_patience_stops_only_after_its_seconds_without_a_better_point_or_whole_bound(solver):
+    """The patience rule (solver.patience_s, patience_gap): a stage in homes stops once neither
+    its point nor its bound in whole homes has improved for patience_s seconds, while within
+    patience_gap of that bound; a bound that rises by less than a home is no progress."""
+    s, watch = _watch(solver, 5.0, 0.01)
+
+    def at(value, bound, now) -> bool:
+        event = _Event(value, bound, now)
+        watch(event)
+        return event.data_in.user_interrupt
+
+    assert not at(1000.0, 995.2, 0.0)
+    assert not at(1000.0, 995.9, 4.9)  # (the bound's whole homes: 996 both times)
+    assert at(1000.0, 995.9, 5.0) and s._stalled
+    s._stalled = False
+    s, watch = _watch(solver, 5.0, 0.01)
+    assert not at(1000.0, 995.2, 0.0)
+    assert not at(999.0, 995.2, 4.0)  # a better point: the clock starts again
+    assert not at(999.0, 996.1, 8.0)  # a bound a whole home higher: again
+    assert not at(999.0, 996.1, 12.9)
+    assert at(999.0, 996.1, 13.0)
+    s, watch = _watch(solver, 5.0, 0.001)  # 3 homes open of 999: beyond a gap of 0.1 %, no stop
+    assert not at(999.0, 995.5, 0.0) and not at(999.0, 995.5, 60.0)
+
+
+def test_patience_is_off_at_zero_and_outside_the_stages_in_homes(solver):
+    s = solver[0]
+    s.patience = (0.0, 0.01)
+    s.set_patience(True)
+    assert s._patience_watch() is None
+    s.patience = (5.0, 0.01)
+    s.set_patience(False)  # (solve_lexicographic sets it per stage: only a stage counted in homes)
+    assert s._patience_watch() is None
