@@ -41,8 +41,8 @@ from dpm.solidarity import participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver
-from dpm.solvers.lexicographic import (TRUSTED, Stage, StageReport, fix_optimum, honest_status, rounded_start,
-                                      solve_lexicographic)
+from dpm.solvers.lexicographic import (ROUNDING_TIME_SHARE, TRUSTED, Stage, StageReport, fix_optimum, honest_status,
+                                       rounded_start, solve_lexicographic)
 
 CURVE_TIME_SHARE = 0.125  # each extra point of the trade-off curve: this share of the efficiency time limit per stage
 TRADEOFF_SHARES = (0.0, 0.0025, 0.005, 0.01, 0.02)  # the trade-off curve's unfilled tolerances (share of U*)
@@ -128,25 +128,26 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     limit; -inf: the search proved nothing)."""
     lm = rm.model
     solver = _on_pairs(rm, make_solver, pairs_used)
-    # first the neighbourhood search of its LP optimum (as stage 2's): HiGHS alone can spend its
-    # whole safety net in root cuts without a point (measured: nieuwbouw x2 with max_partners = 1,
-    # 5 relations, 3 homes of room below the limit: no point in 2.5 s, and the region fell back
-    # to the full model, 85 s; the search finds 7,907 homes within the limit of 7,907 in 0.5 s)
-    start = rounded_start(solver, solver.cost, None, wide=False)
-    if start is not None:
-        solver.set_start(start)
     solver.set_node_limit(DIVE_NODES)  # a node limit, not a time limit: the same plan on any machine
     solver.set_time_limit(0.25 * float(opts["time_limit_s"]))  # ... unless a try is very slow
     found = solver.solve()
     bounded = found.bound is not None and np.isfinite(found.bound) and found.status in TRUSTED
     least = np.inf if found.status == "infeasible" else float(found.bound) if bounded else -np.inf
-    if not found.has_solution:
+    x = found.x if found.has_solution else None
+    if x is None and found.status != "infeasible":
+        # where HiGHS found no point and proved none impossible, the neighbourhood search of the LP
+        # optimum on these relations (the first window of stage 2's rounding search); measured:
+        # nieuwbouw x2 with max_partners = 1, 5 relations with 3 homes of room below the limit,
+        # HiGHS spent its 2.5 s in root cuts without a point and the region fell back to the full
+        # model (85 s); the search finds 7,907 homes within the limit of 7,907 in 0.4 s
+        x = rounded_start(solver, solver.cost, None, ROUNDING_TIME_SHARE * float(opts["time_limit_s"]), wide=False)
+    if x is None:
         return None, least
     solver.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
-    solver.set_start(found.x)
+    solver.set_start(x)
     solver.set_node_limit(FEWEST_NODES)
     fewest = solver.solve()
-    return lm.solution((fewest if fewest.has_solution else found).x).x, least
+    return lm.solution(fewest.x if fewest.has_solution else x).x, least
 
 
 def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4,
