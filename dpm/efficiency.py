@@ -482,15 +482,15 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
 
     narrowed = []
     if not proven() and len(wide.pairs) > RELATIONS_BOUND_PAIRS:  # (below, relations_bound's bound is as strong)
+        held = _continuity_fix(agg.stages()[0], x_agg, tol)
         for share in (PARTICIPATION_SHARE, PARTICIPATION_RETRY_SHARE):
-            part = participants(agg, _continuity_fix(agg.stages()[0], x_agg, tol), limit, x_agg, roles, opts,
-                                share * float(opts["time_limit_s"]), choice_limit)
+            part = participants(agg, held, limit, x_agg, roles, opts, share * float(opts["time_limit_s"]), choice_limit)
             bound = max(bound, float(part.bound))
             narrow = _narrowed(case, regions, roles, part, rm)
             if narrow is not None or proven():
                 break
-        narrowed = (_narrow_plan(case, regions, narrow, solver_for, roles, part, agg, x_agg, limit, choice_limit,
-                                 opts) if narrow is not None and not proven() else [])
+        narrowed = (_narrow_plan(narrow, solver_for, roles, agg, x_agg, limit, choice_limit, opts)
+                    if narrow is not None and not proven() else [])
         plans += narrowed
     if not proven() and not narrowed and found is None:  # (the participants' plan, where found, has fewer)
         # the reweighted LP's relations first, the dive where they carry no plan (measured: the same
@@ -533,11 +533,11 @@ def _narrowed(case, regions, roles: Roles, part, rm: RegionModel) -> RegionModel
     return narrow if len(narrow.pairs) and len(narrow.pairs) < len(rm.pairs) else None
 
 
-def _narrow_plan(case, regions, narrow: RegionModel, solver_for, roles: Roles, part, agg: RegionModel,
-                 x_agg: np.ndarray, limit: float, choice_limit: float, opts: dict) -> list:
+def _narrow_plan(narrow: RegionModel, solver_for, roles: Roles, agg: RegionModel, x_agg: np.ndarray, limit: float,
+                 choice_limit: float, opts: dict) -> list:
     """A plan whose relations run only from the givers to the takers of the participation
-    bound (``part``): few corporations take part, so few relations are needed. On their model
-    ``narrow`` (:func:`_narrowed`): up to :data:`RELATIONS_BOUND_PAIRS` pairs,
+    bound: few corporations take part, so few relations are needed. On their model ``narrow``
+    (:func:`_narrowed`, its roles those givers and takers; ``roles`` the proven ones): up to :data:`RELATIONS_BOUND_PAIRS` pairs,
     :func:`relations_bound` (its bound holds for those pairs only and is not used); on more
     pairs, or where it finds no plan, :func:`sparse_plan` (relations chosen within
     ``choice_limit``). Measured: on the linked benchmark region's 37 pairs relations_bound
@@ -547,7 +547,6 @@ def _narrow_plan(case, regions, narrow: RegionModel, solver_for, roles: Roles, p
     and keeping the fewer gave the same relations. Failing both, the transportation split of
     whole totals in which only those givers give and those takers take (:func:`role_totals`).
     Returns [(model, plan, True)] or []."""
-    narrow_roles = replace(roles, may_give=part.givers, may_take=part.takers)
     x = None
     if len(narrow.pairs) <= RELATIONS_BOUND_PAIRS:
         _, x = relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_SHARE,
@@ -556,7 +555,7 @@ def _narrow_plan(case, regions, narrow: RegionModel, solver_for, roles: Roles, p
         x = sparse_plan(narrow, solver_for, opts, choice_limit)
     if x is not None:
         return [(narrow, x, True)]
-    totals = role_totals(agg, x_agg, narrow_roles, limit, opts)
+    totals = role_totals(agg, x_agg, narrow.roles, limit, opts)
     x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
     # (the split knows min_transfer only by leaving homes unfilled, and not max_partners)
     return [(narrow, x, True)] if x is not None and _fits(narrow, x, limit) else []
