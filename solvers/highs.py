@@ -6,7 +6,6 @@ row (see ``dpm.solvers.lexicographic``), so nothing is rebuilt between stages.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -113,6 +112,8 @@ class HighsSolver:
         self.patience = (float(options.get("patience_s", 0.0)), float(options.get("patience_gap", 0.0)))
         self.patient = False  # the patience rule applies to the following solves (set_patience)
         self._stalled = False  # the last solve was stopped by the patience rule
+        self._timed_out = False  # the last solve was cancelled at its time limit (see _run)
+        self._interrupted = False  # the last solve was interrupted: the instance is renewed first
         self.sense = "min"
         self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
         self.groups: list[tuple[str, int]] = []  # (name, rows) of each row group added after the model
@@ -295,41 +296,43 @@ class HighsSolver:
         return float(self.options.get("mip_abs_gap", 1e-6)), float(self.options["mip_rel_gap"])
 
     def _run(self) -> None:
-        """``Highs.run`` in HiGHS's own thread, waited for in steps of 0.1 s, so that a stop
-        signal (SIGINT, SIGTERM) reaches Python at once: HiGHS is cancelled, waited for, and
-        the signal's exception goes on.
+        """``Highs.run`` in HiGHS's own thread, waited for in steps of 0.1 s: a stop signal
+        (SIGINT, SIGTERM) reaches Python at once (HiGHS is cancelled, waited for, and the
+        signal's exception goes on), and the solve is cancelled at its own time limit.
 
         The time limit is this solve's. HiGHS 1.16 checks ``time_limit`` against the
-        instance's whole run time in some phases (LP, MIP start-up: a limit below it stops
-        at once) and against this run's time in branch-and-bound (measured). So an instance
-        that has run for more than a second is first replaced by a fresh one with the same
-        model, basis and start (:meth:`_fresh`), and the limit is set to the time used so far
-        plus this solve's: both readings then give this solve's limit, to within a second."""
-        if self.h.getRunTime() > 1.0 or self._stalled:
-            # (after a stop of the patience rule too: HiGHS 1.16 keeps the callback's interrupt
-            # flag, and stops the next run of the instance at once)
+        instance's whole run time in some phases (LP, MIP start-up) and against this run's
+        time in branch-and-bound (measured). So HiGHS's limit is set to the time used so far
+        plus this solve's (right where it reads the whole run time, late where it reads this
+        run's), and the wait cancels the solve once this solve's limit has passed: a stop
+        that reports ``time_limit``. The instance is renewed (:meth:`_fresh`) only after an
+        interrupted solve (HiGHS 1.16 keeps the interrupt flag, and stops the instance's
+        next run at once), never on the clock alone: a run whose limits do not bind gives the
+        same answer however fast the machine (measured: a renewal once the instance had run
+        a second made the national answer's tied optima alternate between runs)."""
+        if self._interrupted:
             self._fresh()
+        self._interrupted, self._stalled, self._timed_out = False, False, False
         self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
-        self._stalled = False
         watch = self._patience_watch()
         if watch is not None:
             self.h.cbMipInterrupt.subscribe(watch)
+        self.h.HandleUserInterrupt = True
+        deadline = time.perf_counter() + self.limit_s
+        self.h.startSolve()
         try:
-            if threading.current_thread() is not threading.main_thread():
-                self.h.run()
-                return
-            self.h.HandleUserInterrupt = True
-            self.h.startSolve()
-            try:
-                while not self.h.wait(0.1)[0]:
-                    pass
-            except BaseException:
-                self.h.cancelSolve()
-                self.h.joinSolve()
-                raise
+            while not self.h.wait(0.1)[0]:
+                if not self._timed_out and time.perf_counter() > deadline:
+                    self._timed_out = True
+                    self.h.cancelSolve()
+        except BaseException:
+            self.h.cancelSolve()
+            self.h.joinSolve()
+            raise
         finally:
             if watch is not None:
                 self.h.cbMipInterrupt.unsubscribe(watch)
+            self._interrupted = self.h.getModelStatus().name == "kInterrupt"
 
     def _patience_watch(self):
         """HiGHS's MIP interrupt callback of the patience rule (:meth:`set_patience`), or None
@@ -367,7 +370,9 @@ class HighsSolver:
 
     def _result(self, seconds: float) -> SolveResult:
         raw = self.h.getModelStatus().name
-        status = "stalled" if raw == "kInterrupt" and self._stalled else STATUS.get(raw, raw)
+        status = STATUS.get(raw, raw)
+        if raw == "kInterrupt" and (self._stalled or self._timed_out):
+            status = "stalled" if self._stalled else "time_limit"
         info = self.h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(self.h.getSolution().col_value) if has_solution else None

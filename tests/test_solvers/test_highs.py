@@ -5,6 +5,8 @@ results here, since the bug shows only on some large models (a synthetic region 
 corporations)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from bruteforce import INSTANCES, instance
@@ -309,3 +311,39 @@ def test_patience_is_off_at_zero_and_outside_the_stages_in_homes(solver):
     s.patience = (5.0, 0.01)
     s.set_patience(False)  # (solve_lexicographic sets it per stage: only a stage counted in homes)
     assert s._patience_watch() is None
+
+
+def _market_split(m: int = 3, n: int = 26, seed: int = 0):
+    """A market-split MIP (Cornuejols and Dahl): split ``n`` items into two halves of equal
+    weight in ``m`` markets at once, slack minimised. Small, and hard for branch-and-bound:
+    HiGHS needs about 12 s for this one (measured)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 100, (m, n)).astype(float)
+    half = np.floor(a.sum(axis=1) / 2)
+    return SimpleNamespace(
+        n_cols=n + 2 * m, n_rows=m, matrix=lambda: sp.hstack([sp.csc_matrix(a), sp.eye(m), -sp.eye(m)]).tocsc(),
+        col_lower=np.zeros(n + 2 * m), col_upper=np.r_[np.ones(n), np.full(2 * m, 1e4)],
+        row_lower=half, row_upper=half, integrality=np.r_[np.ones(n, bool), np.zeros(2 * m, bool)],
+        cost=np.r_[np.zeros(n), np.ones(2 * m)])
+
+
+def test_a_solve_stops_at_its_own_time_limit_however_long_the_instance_has_run(monkeypatch):
+    """The time limit is the solve's, also on an instance whose clock reads an hour (HiGHS
+    reads its whole run time in some phases and this run's in branch-and-bound), and the
+    instance is not renewed for it: only an interrupted solve renews it."""
+    import highspy
+
+    model = _market_split()
+    s = make_solver(model, {"time_limit_s": 0.5, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0})
+    s.set_objective(model.cost)
+    monkeypatch.setattr(highspy.Highs, "getRunTime", lambda self: 3600.0)
+    instance = s.h
+    out = s.solve()
+    assert out.status == "time_limit" and out.seconds < 2.0
+    assert s.h is instance, "not renewed before the solve: its clock alone is no reason"
+    s.set_time_limit(0.3)
+    again = s.solve()
+    assert again.status == "time_limit" and again.seconds < 2.0, "the cancelled instance was renewed and runs again"
+    assert s.h is not instance
