@@ -332,7 +332,7 @@ def _market_split(m: int = 3, n: int = 26, seed: int = 0):
 def test_a_solve_stops_at_its_own_time_limit_however_long_the_instance_has_run(monkeypatch):
     """The time limit is the solve's, also on an instance whose clock reads an hour (HiGHS
     reads its whole run time in some phases and this run's in branch-and-bound), and the
-    instance is not renewed for it: only an interrupted solve renews it."""
+    instance is not renewed for its clock; an interrupted solve renews it."""
     import highspy
 
     model = _market_split()
