@@ -20,7 +20,9 @@ STATUS = {
     "kInfeasible": "infeasible",
     "kUnbounded": "unbounded",
     "kUnboundedOrInfeasible": "infeasible",
-    "kInterrupt": "interrupted",  # (or "stalled": the patience rule's own stop, see HighsSolver.set_patience)
+    # (or "stalled": the patience rule's own stop, see HighsSolver.set_patience; or "time_limit":
+    # the cancel at the solve's own limit, see HighsSolver._run)
+    "kInterrupt": "interrupted",
     "kObjectiveTarget": "target_reached",  # (a search told to stop at a good enough point: no bound claimed)
     "kSolutionLimit": "solution_limit",
     "kIterationLimit": "iteration_limit",
