@@ -86,6 +86,15 @@ def execution_table(rm, x: np.ndarray) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def answer_options(case: Case) -> dict:
+    """The solver options of a solve whose result is the national answer (a receiving region,
+    the single national MIP): the tolerances of ``[national]`` (``homes_gap``, ``mip_rel_gap``;
+    exact by default) and no stop for patience (docs/model.md, Solving: Patience)."""
+    national = case.scenario.national
+    return case.scenario.solver.options(homes_gap=float(national.homes_gap),
+                                        mip_rel_gap=float(national.mip_rel_gap), patience_s=0.0)
+
+
 def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
                    money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
     """Stages 1-2 of one component (its aggregate model; regions linked by a werkgebied with
@@ -98,9 +107,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
     - ``"donor"``: the whole opgave filled and no continuity gap, paying out up to ``most``;
       one stage, the most discounted money paid (shown negative)."""
     start = time.perf_counter()
-    opts = case.scenario.solver.options()
-    if money is not None and money[0] == "recipient":  # the shortfall reported: its own tolerance (national.*)
-        opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap), "patience_s": 0.0}
+    recipient = money is not None and money[0] == "recipient"  # (the shortfall reported)
+    opts = answer_options(case) if recipient else case.scenario.solver.options()
     rm = build_region_model(case, regions, aggregate=True, steun=money is not None)
     lm = rm.model
     solver = make_solver(lm, opts)
@@ -114,7 +122,6 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
         most = (table.set_index(["corporation_id", "year"])["eur"].reindex(s_in.index).fillna(0.0).to_numpy()
                 / MONEY_SCALE)
         if role == "recipient":
-            solver.set_mip_rel_gap(float(case.scenario.national.mip_rel_gap))
             solver.set_bounds(s_in.ids, 0.0, most)
             solver.fix_columns(s_out.ids, np.zeros(len(s_out)))
             stages.append(Stage("money used", discounted_cost(rm, ("steun_in",)), scale=MONEY_SCALE,
@@ -394,10 +401,7 @@ def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool 
     national model, its solution, stages); its unfilled optimum bounds every whole-homes plan.
     ``whole_homes``: the same as one MIP (``national.method = "single_mip"``), started from the
     regions' own plans, its unfilled opgave as late as possible."""
-    opts = case.scenario.solver.options()
-    if whole_homes:  # the answer reported: the tolerance of [national], and no stop for patience
-        opts = {**opts, "homes_gap": float(case.scenario.national.homes_gap),
-                "mip_rel_gap": float(case.scenario.national.mip_rel_gap), "patience_s": 0.0}
+    opts = answer_options(case) if whole_homes else case.scenario.solver.options()
     single = [o for o in regional if len(o.regions) == 1]
     regions = tuple(sorted(o.regions[0] for o in single))
     rm = build_region_model(case, regions, aggregate=True, steun=True)

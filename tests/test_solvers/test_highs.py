@@ -266,7 +266,6 @@ class _Event:
     """A HiGHS MIP interrupt callback event as the patience rule reads it."""
 
     def __init__(self, value: float, bound: float, now: float):
-        from types import SimpleNamespace
         self.data_out = SimpleNamespace(mip_primal_bound=value, mip_dual_bound=bound, running_time=now)
         self.data_in = SimpleNamespace(user_interrupt=False)
 
