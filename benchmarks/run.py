@@ -115,6 +115,7 @@ def one(name: str, tradeoff: bool) -> dict:
             "solve_s": sum(v["seconds"] for v in stages.values()), "wall_s": wall, "curve_s": curve,
             "unfilled_homes": sum(c.objectives["unfilled_homes"] for c in comps),
             "transfers": sum(c.objectives["transfers"] for c in comps),
+            "clock_stops": sum(run.clock_stops.values()),
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -135,7 +136,7 @@ def machine() -> str:
 def table(rows: list[dict], tradeoff: bool) -> str:
     head = ["case", "corps", "variables", "integer", "constraints", "build s", *[f"{s} s" for s in STAGES],
             "solve s", "wall s", *(["curve s"] if tradeoff else []), "peak MiB", "unfilled homes", "relations",
-            "relations bound"]
+            "relations bound", "clock stops"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         st = r["stages"]
@@ -145,10 +146,11 @@ def table(rows: list[dict], tradeoff: bool) -> str:
             r["case"], str(r["corporations"]), f"{r['variables']:,}", f"{r['integer_variables']:,}",
             f"{r['constraints']:,}", f"{r['build_s']:.2f}", *[_cell(st.get(s)) for s in STAGES],
             f"{r['solve_s']:.2f}", f"{r['wall_s']:.2f}", *([f"{r['curve_s']:.1f}"] if tradeoff else []),
-            f"{r['peak_mib']:.0f}", f"{r['unfilled_homes']:,}", str(r["transfers"]), bound]) + " |")
+            f"{r['peak_mib']:.0f}", f"{r['unfilled_homes']:,}", str(r["transfers"]), bound,
+            str(r.get("clock_stops", ""))]) + " |")
     meta = (f"\nStage cells: seconds, then `~` within its tolerance (solver.homes_gap / mip_rel_gap) or the status "
             f"and gap where not proven. {machine()}, the "
-            f"scenario's solver settings (1 thread; efficiency stages 10 s, the tie-breaks unfilled_timing and homes_moved 1 s after their searches, 1 s to prove a tolerance stop exact). Measured {time.strftime('%Y-%m-%d')}.\n")
+            f"scenario's solver settings (1 thread; efficiency stages 10 s, the tie-breaks unfilled_timing and homes_moved 1 s after their searches, 1 s to prove a tolerance stop exact). Clock stops: the solves a time limit or stall ended, stages and searches inside them (summary.json `clock`); where 0, the case gives the same files on any machine. Measured {time.strftime('%Y-%m-%d')}.\n")
     return "\n".join(lines) + "\n" + meta
 
 

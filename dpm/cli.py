@@ -185,7 +185,7 @@ def cmd_run(args) -> int:
     from dpm.explain import sentences
     from dpm.model.case import load_case
     from dpm.results import OUTPUTS, write_results
-    from dpm.regional import run_case
+    from dpm.regional import clock_summary, run_case
 
     previous = None
     if args.from_summary is not None:
@@ -209,6 +209,8 @@ def cmd_run(args) -> int:
     print_tradeoff(run)
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if run.clock_stops:
+        print(f"note: {clock_summary(run.clock_stops)['note']}", file=sys.stderr)
     extra = {}
     if args.report:
         from dpm.report import report_writers
@@ -226,6 +228,11 @@ def cmd_run(args) -> int:
         if differ:
             print(f"Repeat of {previous.folder}/: {len(differ)} file(s) differ: {', '.join(differ)}; "
                   f"{len(same)} identical")
+            clocked = [what for what, stops in (("the first run", previous.clock_stops), ("this run", run.clock_stops))
+                       if stops]
+            if clocked:
+                print(f"A clock ended solves in {' and in '.join(clocked)} (summary.json, 'clock'): where a time "
+                      "limit decides, runs can differ")
             return 1
         print(f"Repeat of {previous.folder}/: all {len(same)} result tables are byte-identical")
     return 0

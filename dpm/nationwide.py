@@ -39,10 +39,11 @@ from dpm.model.formulation import pool_balance
 from dpm.model.case import Case
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.money import discounted_cost
-from dpm.regional import shortfall_table
+from dpm.regional import clock_summary, count_stops, shortfall_table
 from dpm.engines import Job, in_worker, map_local
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.backends import make_solver
+from dpm.solvers.highs import clock_stops
 from dpm.solvers.lexicographic import Extension, Stage, StageReport, solve_lexicographic
 
 
@@ -57,6 +58,7 @@ class RegionalOutcome:
     shortfall: pd.DataFrame
     execution: pd.DataFrame  # region, executor, type, year, homes
     seconds: float
+    clock_stops: list[str] = field(default_factory=list)  # the solves a clock ended (dpm.regional.ComponentResult)
 
     @property
     def unfilled(self) -> int:
@@ -97,6 +99,15 @@ def answer_options(case: Case) -> dict:
 
 def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
                    money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
+    """:func:`_solve_regional`, noting every solve that a clock ended (``clock_stops``)."""
+    with clock_stops() as stops:
+        out = _solve_regional(case, regions, start_values, money)
+    out.clock_stops = list(stops)
+    return out
+
+
+def _solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
+                    money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
     """Stages 1-2 of one component (its aggregate model; regions linked by a werkgebied with
     the homes each executor completes per region, as in ``dpm run``); ``start_values``
     (an earlier solution's blocks) give the first feasible point, gaps recomputed.
@@ -228,6 +239,13 @@ class NationalResult:
     method: str = "decomposition"  # national.method used
     solidarity: bool = True
     seconds: dict = field(default_factory=dict)
+    national_clock_stops: list[str] = field(default_factory=list)  # the national LP's and MIP's (clock_stops)
+
+    @property
+    def clock_stops(self) -> dict[str, int]:
+        """The solves of the whole run a clock ended, by what they were (dpm.regional.count_stops)."""
+        outcomes = {id(o): o for o in [*self.regional, *self.final]}.values()
+        return count_stops([*self.national_clock_stops, *(n for o in outcomes for n in o.clock_stops)])
 
     def lines(self, engine: str = "local") -> list[str]:
         """What ``dpm national`` prints: the shortfall per type before and after solidarity
@@ -270,6 +288,8 @@ class NationalResult:
             out.append(f"Money follows the projects (money.timing = projects); paid free in time the bound would be "
                        f"{self.bound_free_timing_homes:,.0f} homes: tying money to projects costs "
                        f"{self.bound_homes - self.bound_free_timing_homes:,.0f} homes (LP)")
+        if summary["clock"]["stops"]:
+            out.append(f"Note: {summary['clock']['note']}")
         out.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
         return out
 
@@ -338,6 +358,7 @@ class NationalResult:
                              "after_solidarity": [s.as_dict() for s in f.stages] if f is not o else None}
                             for o, f in zip(self.regional, self.final)],
                 "seconds": self.seconds,
+                "clock": clock_summary(self.clock_stops),
                 "units": {"*_homes": "homes over the policy period", "*_eur": "EUR, nominal"},
                 "versions": versions(), "scenario": case.scenario.raw}
 
@@ -517,6 +538,16 @@ def _linked_only(case: Case, regional: list[RegionalOutcome], t0: float, t1: flo
 
 def run_national(case: Case, engine: str = "local", address: str | None = None, workers: int | None = None,
                  solidarity: bool = True, progress: Callable | None = None) -> NationalResult:
+    """:func:`_run_national`, noting every solve of this process that a clock ended (the
+    regions' own are in their outcomes)."""
+    with clock_stops() as stops:
+        out = _run_national(case, engine, address, workers, solidarity, progress)
+    out.national_clock_stops = list(stops)
+    return out
+
+
+def _run_national(case: Case, engine: str = "local", address: str | None = None, workers: int | None = None,
+                  solidarity: bool = True, progress: Callable | None = None) -> NationalResult:
     """Regional stages of every component in parallel; the national LP (donors re-plan); the
     paying donors and the receiving regions in whole homes, in parallel (module docstring)."""
     parts = components(case)

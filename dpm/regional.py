@@ -5,6 +5,7 @@ This module computes; ``dpm.results`` writes. Nothing here touches the disk.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -18,7 +19,7 @@ from dpm.model.projection import LIMITS
 from dpm.model.room import investment_room
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import ADVICE
+from dpm.solvers.highs import ADVICE, clock_stops
 from dpm.solvers.lexicographic import NoSolution, StageReport, keeps_optimum, solve_lexicographic
 
 
@@ -38,6 +39,9 @@ class ComponentResult:
     explanation: pd.DataFrame | None = None  # per corporation, year and limit (dpm.explain)
     diagnosis: pd.DataFrame | None = None  # per region, type and possible taker of unfilled homes
     tradeoff: pd.DataFrame | None = None  # fewest relations per unfilled tolerance (dpm.efficiency.tradeoff_curve)
+    # the solves a clock ended (a time limit, a stall), by the function that asked for each
+    # (dpm.solvers.highs.clock_stops): where empty, the same case gives the same files on any machine
+    clock_stops: list[str] = field(default_factory=list)
 
     @property
     def objectives(self) -> dict:
@@ -80,6 +84,11 @@ class RunResult:
         return write_results(self, Path(out), force=force, on_done=on_done, extra=extra)
 
     @property
+    def clock_stops(self) -> dict[str, int]:
+        """How many solves of the run a clock ended, by what they were (:func:`count_stops`)."""
+        return count_stops(name for c in self.components for name in c.clock_stops)
+
+    @property
     def warnings(self) -> list[str]:
         """Every warning of the run, each once: norms broken before any opgave, stages that
         did not end optimal (with what to do about it)."""
@@ -95,6 +104,26 @@ class RunResult:
                                "the best solution found is reported" + (f": {meaning}" if meaning else "")
                                + (f" ({advice})" if advice else ""))
         return list(dict.fromkeys(out))
+
+
+def count_stops(names) -> dict[str, int]:
+    """How many solves a clock ended (a time limit, a stall; dpm.solvers.highs.clock_stops), by
+    what they were: a stage (``stage NAME``), else the search that asked for them."""
+    return dict(sorted(Counter(names).items()))
+
+
+def clock_summary(stops: dict[str, int]) -> dict:
+    """summary.json's ``clock``: the solves a clock ended (:func:`count_stops`), whether none did
+    (then a repeat gives the same result tables), and what that means, in one sentence."""
+    if not stops:
+        note = ("no solve was ended by a clock: the same case gives byte-identical result tables on any machine "
+                "(with the same versions of dpm, HiGHS and Python)")
+    else:
+        where = ", ".join(f"{name} {n}" for name, n in stops.items())
+        note = (f"{sum(stops.values())} solve(s) ended at a time limit or stalled ({where}); each kept the best "
+                "point found by then, so a repeat, or a run on another machine, can give a different result, "
+                "labelled the same way (raise the [solver] time limits, or accept it)")
+    return {"stops": stops, "repeatable": not stops, "note": note}
 
 
 # the setting that holds each stage's time limit (the rest: solver.time_limit_s)
@@ -185,6 +214,16 @@ def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
 
 def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
                     on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
+    """Solve one component lexicographically (MODEL.md 5; :func:`_solve_component`), noting
+    every solve that a clock ended (``ComponentResult.clock_stops``)."""
+    with clock_stops() as stops:
+        out = _solve_component(case, regions, verbose, on_stage, tradeoff)
+    out.clock_stops = list(stops)
+    return out
+
+
+def _solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
+                     on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
     """Solve one component lexicographically (MODEL.md 5).
 
     Stages 1-2 on the small aggregate model (no task split; regions linked by a werkgebied

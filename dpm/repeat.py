@@ -22,6 +22,12 @@ class PreviousRun:
     def case_path(self) -> str:
         return self.summary["case_path"]
 
+    @property
+    def clock_stops(self) -> dict:
+        """The solves a clock ended in that run (summary.json 'clock'; empty where none did or
+        where its dpm did not record them)."""
+        return (self.summary.get("clock") or {}).get("stops") or {}
+
     def compare(self, new: Path) -> tuple[list[str], list[str]]:
         """(identical, differing) result tables of the old folder and ``new``."""
         same, differ = [], []

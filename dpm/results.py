@@ -22,7 +22,7 @@ import pandas as pd
 
 import dpm
 from dpm.outputs import MARKER, check_out, check_results_folder, marker_content, written_by_dpm
-from dpm.regional import RunResult
+from dpm.regional import RunResult, clock_summary, count_stops
 
 # The files of a results folder, in the order a reader needs them (README: "What a run writes").
 OUTPUTS = ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv", "diagnosis.csv",
@@ -97,9 +97,11 @@ def summary(run: RunResult) -> dict:
         "tradeoff": [] if not any(c.tradeoff is not None for c in comps) else
         pd.concat([c.tradeoff for c in comps if c.tradeoff is not None]).to_dict("records"),
         "warnings": run.warnings,
+        "clock": clock_summary(run.clock_stops),
         "seconds": round(run.seconds, 3),
         "regions": [{
             "regions": list(c.regions),
+            "clock_stops": count_stops(c.clock_stops),
             "stages": [s.as_dict() for s in c.stages],
             "objectives": c.objectives,
             "model_size": c.size,
@@ -112,6 +114,8 @@ def summary(run: RunResult) -> dict:
                   "allocation_status": "the worst status of the continuity and unfilled stages: the status of the "
                                        "unfilled opgave reported",
                   "objective (continuity stage)": "EUR", "objective (unfilled stage)": "weighted homes",
+                  "clock": "solves that a clock ended (a time limit, a stall), by the function that asked for "
+                           "them; repeatable: none did, so a repeat gives byte-identical result tables",
                   "seconds": "wall-clock seconds"},
         "versions": versions(),
         **provenance(run.case),

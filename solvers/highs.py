@@ -6,8 +6,10 @@ row (see ``dpm.solvers.lexicographic``), so nothing is rebuilt between stages.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
 import highspy
@@ -86,6 +88,36 @@ def _quiet_stdout():
         os.close(fd)
 
 
+# Where a clock ended a solve (CLOCK_STATUSES): a search that stopped at its time limit, or a stage
+# that did, or stalled (the patience rule), returns what it had found by then, so its answer can
+# differ between runs and machines. Each such stop is noted (note_clock_stop) in the log of the
+# innermost clock_stops() block, named after the function that asked for the solve.
+CLOCK_STATUSES = ("time_limit", "stalled")
+_CLOCK_LOG: ContextVar[list | None] = ContextVar("dpm_clock_stops", default=None)
+
+
+@contextmanager
+def clock_stops():
+    """Collect, in the list it yields, the name of the caller of every solve within the block
+    that a clock ended (:data:`CLOCK_STATUSES`): where the list stays empty, no clock decided
+    anything, and the same input gives the same answer on any machine."""
+    log: list[str] = []
+    token = _CLOCK_LOG.set(log)
+    try:
+        yield log
+    finally:
+        _CLOCK_LOG.reset(token)
+
+
+def note_clock_stop(status: str, label: str | None = None, depth: int = 2) -> None:
+    """Note a solve that ended with ``status`` in the current :func:`clock_stops` log, if a clock
+    ended it, as ``label`` (a solver's ``label``: the stage it solves), else under the name of the
+    function ``depth`` frames up (the caller of ``solve``: the search that asked for it)."""
+    log = _CLOCK_LOG.get()
+    if log is not None and status in CLOCK_STATUSES:
+        log.append(label or sys._getframe(depth).f_code.co_name)
+
+
 # An instance is renewed (HighsSolver._fresh) before a solve once it has run this many simplex
 # iterations (an interior-point iteration counted as IPM_ITERATION_WORK): a count, not seconds, so
 # the same case takes the same path on any machine. Measured: a long-lived instance solves its next
@@ -130,6 +162,7 @@ class HighsSolver:
         self.sense = "min"
         self._start: np.ndarray | None = None  # the MIP start of the next solve (see _fresh)
         self.groups: list[tuple[str, int]] = []  # (name, rows) of each row group added after the model
+        self.label: str | None = None  # what the next solves are, for note_clock_stop (a stage's name)
 
     def _new_instance(self) -> highspy.Highs:
         with _quiet_stdout():
@@ -264,6 +297,13 @@ class HighsSolver:
         self.h.setSolution(sol)
 
     def solve(self) -> SolveResult:
+        """Run HiGHS (:meth:`_solve`); a solve that a clock ended is noted in the log of the
+        current :func:`clock_stops` block."""
+        out = self._solve()
+        note_clock_stop(out.status, self.label)
+        return out
+
+    def _solve(self) -> SolveResult:
         """Run HiGHS. The objective of the returned point is recomputed here: HiGHS 1.16 can
         value a MIP start in its presolved space without the objective offset and stop on it
         as 'optimal'. If the two disagree, the point is kept valued right with HiGHS's bound

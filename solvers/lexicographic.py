@@ -154,7 +154,9 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
     limit_before = solver.limit_s
     solver.set_time_limit(solver.prove_s)
     solver.set_start(x)
+    solver.label = f"stage {stage.name} (proof)"
     out = solver.solve()
+    solver.label = None
     solver.limit_s = limit_before
     solver.set_mip_rel_gap(gap_before)
     if out.has_solution and float(cost @ out.x) <= value:
@@ -352,7 +354,9 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         solver.set_patience(stage.in_homes and stage.integral)
+        solver.label = f"stage {stage.name}"
         out: SolveResult = solver.solve()
+        solver.label = None
         solver.set_patience(False)
         solver.limit_s = limit_before
         solver.set_mip_rel_gap(gap_before)

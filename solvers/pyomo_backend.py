@@ -17,7 +17,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from dpm.solvers.highs import SolveResult
+from dpm.solvers.highs import SolveResult, note_clock_stop
 
 # time limit and relative MIP gap option names of the solvers' legacy Pyomo interfaces
 _OPTION_NAMES = {
@@ -89,6 +89,7 @@ class PyomoSolver:
         self._start: np.ndarray | None = None
         self._duals: np.ndarray | None = None
         self.groups: list[tuple[str, int]] = []
+        self.label: str | None = None  # (see HighsSolver.label)
         self._pm = None  # the Pyomo model: the model's rows, then the rows added since (see _model)
         self._base_rows = self.A.shape[0]
         self._extra = []  # a serial number per row added after the model's own rows
@@ -226,6 +227,7 @@ class PyomoSolver:
         gap = None
         if has_solution and bound is not None:
             gap = abs(objective - bound) / max(1e-10, abs(objective)) if objective else 0.0
+        note_clock_stop(status, self.label)
         return SolveResult(status, has_solution, objective, bound, gap, time.perf_counter() - clock, values)
 
     def _model(self):

@@ -22,6 +22,8 @@ def test_run_to_folder_writes_what_the_command_writes(api_run, default_results, 
     for name in ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv", "diagnosis.csv",
                  "investment_room.csv"):
         assert (out / name).read_bytes() == (default_results.folder / name).read_bytes(), name
+    # (what lets a run claim it repeats: no solve of either was ended by a clock)
+    assert result.clock_stops == {} and default_results.summary["clock"]["repeatable"] is True
     assert result.table("shortfall")["homes"].sum() == default_results.shortfall["homes"].sum()
 
 

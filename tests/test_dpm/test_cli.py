@@ -27,8 +27,12 @@ def test_time_limit_is_reported_with_its_gap(tmp_path, capsys):
     gap = stages["unfilled"]["mip_gap"]
     assert (gap is None and stages["unfilled"]["bound"] is None) or gap > 0
     assert summary["allocation_status"] == "time_limit"
+    # and the run says it may not repeat byte for byte: which solves the clock ended
+    assert summary["clock"]["repeatable"] is False and summary["clock"]["stops"]["stage unfilled"] >= 1
+    assert summary["regions"][0]["clock_stops"] == summary["clock"]["stops"]
     err = capsys.readouterr().err
     assert "stopped with status time_limit" in err
+    assert "note: " in err and "can give a different result" in err
     # each stopped stage's warning names the setting that holds its own limit
     setting = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
                "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "tiebreak_time_limit_s"}

@@ -181,6 +181,8 @@ def test_the_answer_does_not_depend_on_how_fast_the_solver_ran(small, monkeypatc
     pd.testing.assert_frame_equal(fast.region_summary().drop(columns=["seconds"]),
                                   slow.region_summary().drop(columns=["seconds"]))
     pd.testing.assert_frame_equal(fast.flows, slow.flows)
+    # (and each run may say so: no solve of either was ended by a clock)
+    assert fast.clock_stops == {} and slow.summary()["clock"]["repeatable"] is True
 
 
 def test_national_command_writes_its_tables(small, tmp_path, capsys):

@@ -334,6 +334,26 @@ def test_from_summary_repeats_a_run_exactly_and_refuses_changed_inputs(tmp_path,
     assert tree(tmp_path) == before
 
 
+def test_a_repeat_that_differs_says_where_a_clock_decided(tmp_path, capsys):
+    """A repeat whose tables differ exits 1 and, where the first run's summary records solves a
+    clock ended, says that this is where runs can differ (here the first run's files and its
+    record of a stop are edited, as a slower machine would have left them)."""
+    case = tiny_case(tmp_path / "case")
+    first = tmp_path / "first"
+    assert main(["run", str(case), "--out", str(first)]) == 0
+    summary = json.loads((first / "summary.json").read_text())
+    assert summary["clock"] == {**summary["clock"], "stops": {}, "repeatable": True}
+    (first / "shortfall.csv").write_text((first / "shortfall.csv").read_text() + "\n")
+    again = tmp_path / "again"
+    assert main(["run", "--from-summary", str(first / "summary.json"), "--out", str(again)]) == 1
+    out = capsys.readouterr().out
+    assert "1 file(s) differ: shortfall.csv" in out and "clock" not in out
+    summary["clock"]["stops"] = {"stage unfilled": 1}
+    (first / "summary.json").write_text(json.dumps(summary))
+    assert main(["run", "--from-summary", str(first / "summary.json"), "--out", str(tmp_path / "third")]) == 1
+    assert "A clock ended solves in the first run" in capsys.readouterr().out
+
+
 # --- messages that point the right way ---------------------------------------------------------
 def test_sweep_key_in_several_sections_is_ambiguous_not_missing(tmp_path, capsys):
     assert main(["sweep", str(DEFAULT_CASE), "--vary", "rent_per_home_eur=1,2", "--out", str(tmp_path / "o")]) == 2

@@ -346,3 +346,30 @@ def test_a_solve_stops_at_its_own_time_limit_however_long_the_instance_has_run(m
     again = s.solve()
     assert again.status == "time_limit" and again.seconds < 2.0, "the cancelled instance was renewed and runs again"
     assert s.h is not instance
+
+
+def test_every_solve_a_clock_ends_is_noted_by_what_it_was():
+    """``clock_stops`` collects the solves within its block that a time limit ended, by the
+    search that asked for them or the stage they solve; a solve that ends on its own (optimal,
+    a node limit: a count, not the clock) is not noted, nor one outside any block."""
+    from dpm.solvers.highs import clock_stops
+    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+
+    model = _market_split()
+    s = make_solver(model, {"time_limit_s": 0.2, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0})
+    s.set_objective(model.cost)
+
+    def a_search():
+        return s.solve()
+
+    with clock_stops() as stops:
+        assert a_search().status == "time_limit"
+        s.set_node_limit(1)
+        assert a_search().status != "time_limit"  # (the node limit ends it)
+        s.set_node_limit(None)
+        with clock_stops() as inner:  # the innermost block collects
+            a_search()
+        solve_lexicographic(s, [Stage("slack", model.cost)], None)
+    assert stops == ["a_search", "stage slack"] and inner == ["a_search"]
+    assert a_search().status == "time_limit"  # (outside any block: nothing to note it in)
+    assert stops == ["a_search", "stage slack"]
