@@ -179,7 +179,7 @@ WIDE_NODES = 1000
 
 
 def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
-                  time_limit_s: float | None = None, wide: bool = True) -> np.ndarray | None:
+                  time_limit_s: float | None = None, wide: bool = True, enough: float = -np.inf) -> np.ndarray | None:
     """A start for a stage from its LP optimum, a neighbourhood search around it (after RENS,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
@@ -194,7 +194,9 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     nieuwbouw x2 1.4 s -> 0.3 s. (Holding the
     integral columns fixed, RENS proper, leaves no whole-homes point on most regions: the
     executor balances are equalities.) ``time_limit_s``: the search's safety net instead of
-    that share; ``wide=False``: the first window only. Returns the better of that point and ``x``."""
+    that share; ``wide=False``: the first window only; ``enough``: no wider window once a point
+    at or below this value is found (a caller that needs a point within a limit, not near the
+    LP bound). Returns the better of that point and ``x``."""
     ints = np.flatnonzero(solver.integer)
     if not len(ints):
         return x
@@ -221,7 +223,7 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
         found = solver.solve()
         if found.has_solution and (best is None or float(cost @ found.x) < float(cost @ best)):
             best = found.x
-        if best is not None and float(cost @ best) <= target:
+        if best is not None and float(cost @ best) <= max(target, enough):
             break
     solver.limit_s = limit_before
     solver.set_option("objective_target", -np.inf)

@@ -166,6 +166,11 @@ def test_the_rounding_searches_a_wider_window_only_when_its_point_is_not_good_en
     s = _ScriptedSearch([lp, enough])  # good enough at once: no second search
     assert np.array_equal(rounded_start(s, cost, None), enough.x) and s.nodes[:1] == [ROUNDING_NODES]
     assert len(s.windows) == 2  # the window, then the bounds restored
+    # a caller that needs only a point within a limit (enough): no wider window once the first has one
+    s = _ScriptedSearch([lp, not_enough, enough])
+    assert np.array_equal(rounded_start(s, cost, None, enough=36.0), not_enough.x) and len(s.windows) == 2
+    s = _ScriptedSearch([lp, not_enough, enough])  # ... but where its point is above that, the wider window
+    assert np.array_equal(rounded_start(s, cost, None, enough=35.0), enough.x) and len(s.windows) == 3
 
 
 @pytest.mark.parametrize("homes_gap", [0.0, 2.0, 5.0])
