@@ -288,7 +288,8 @@ def _within_rules(rm: RegionModel, used: np.ndarray, flow: np.ndarray, least: np
 
 
 def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: Roles, opts: dict, limit: float,
-                    share: float = 0.5, repair: int = 0, least_room: float = 0.0) -> tuple[float, np.ndarray | None]:
+                    share: float = 0.5, repair: int = 0, least_room: float = 0.0,
+                    nodes: int | None = None) -> tuple[float, np.ndarray | None]:
     """A lower bound on the relations of every plan within the unfilled limit (``limit``, as
     ``make_solver`` holds it), and a whole-homes plan on the relations that reach it (None if
     none was found); ``rm`` must allow every pair, ``x`` is an optional start.
@@ -297,10 +298,13 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
     problem, so its optimum bounds the relations of every whole-homes plan, and with at most
     C(C-1) binaries HiGHS solves it in about a second where the full stage stalls at its LP
     bound (measured in benchmarks/results.md). Its relations are then tried in whole homes
-    (:func:`_on_only`). Up to ``share`` of the efficiency time limit; stopped there, the
-    bound is HiGHS's dual bound; never below the roles' bound. (Trying other sets of
+    (:func:`_on_only`). Up to ``nodes`` branch-and-bound nodes (None: no node limit) and ``share``
+    of the efficiency time limit; stopped there, the bound is HiGHS's dual bound; never below the
+    roles' bound. (Trying other sets of
     relations when these fail in whole homes, each excluded by a no-good row, was measured
-    slower than the dive on the nieuwbouw x2, ICR 1.8 variant.)
+    slower than the dive on the nieuwbouw x2, ICR 1.8 variant; as a proof of the plan it found
+    there, 5 relations against a bound of 4, it was measured too: with the bound's 4 excluded,
+    the MIP finds another 4 in 3.3 s, on which whole homes are not proven unfit in 2.5 s.)
 
     When whole homes on those relations leave more than the limit, the relations are chosen
     again (up to ``repair`` times, each as long) with room below the limit for what whole
@@ -321,11 +325,12 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
     if x is not None:
         solver.set_start(x)
     solver.set_time_limit(share * float(opts["time_limit_s"]))
+    solver.set_node_limit(nodes)
     if solver.verbose:  # label the HiGHS log that follows
         print("\n=== dpm: stage 'transfers': the relations' bound (homes continuous) ===", flush=True)
     out = solver.solve()
     bound = float(roles.bound)
-    if out.bound is not None and np.isfinite(out.bound) and out.status in ("optimal", "time_limit"):
+    if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
         bound = max(bound, float(np.ceil(out.bound - 1e-6)))
     unfilled = rm.stages()[1].cost
     room = 0.0
@@ -365,6 +370,14 @@ REPAIR_ROOM_SHARE = 0.5
 # linked region 4.6 s more for the same 15; the other benchmark and family cases unchanged
 # (before the room above: 12 -> 4 relations once, 5-11 s more for the same plan on others)
 NARROW_REPAIR_ROUNDS = 1
+# relations_bound on every pair, for the run's own plan: at most this many branch-and-bound nodes (a
+# count: the same bound and plan on any machine), with RELATIONS_BOUND_SHARE of the efficiency limit as
+# its safety net. Measured: the rent variant proves its 10 relations after 28 nodes in 4.6-5.1 s, so
+# at the former 5 s limit it was proven in some runs and stopped at a bound of 8 or 9 in others;
+# nieuwbouw x1.5 24 nodes (4.8 s), x2 at ICR 1.8's second choice 9 (4.8 s), the other variants 1.
+# (The trade-off curve's points keep half their shorter limit: each is one of several.)
+RELATIONS_BOUND_NODES = 100
+RELATIONS_BOUND_SHARE = 1.0
 # relations_bound only up to this many pairs: measured, it proves the variants of the default
 # region (56 pairs) in 0.4-4.8 s, but stops at its limit with 120 pairs (two linked regions)
 # and more (synthetic 20 and 40 corporations); there the dive and the roles' bound remain
@@ -459,7 +472,7 @@ def _fix_relations(solver: HighsSolver, rm: RegionModel, x: np.ndarray) -> None:
 
 def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles: Roles, restricted: bool,
                       agg: RegionModel, x_agg: np.ndarray, limit: float, choice_limit: float, hint: Plan | None,
-                      opts: dict, with_lp_bound: bool = True):
+                      opts: dict, curve_point: bool = False):
     """Stage ``transfers`` (MODEL.md 5; docs/model.md, the efficiency stage, step 4): the plan on
     the fewest relations found, reported against the best bound. First :func:`relations_bound`
     on every pair (up to :data:`RELATIONS_BOUND_PAIRS`), with the hint's plan as a start; if that
@@ -467,9 +480,10 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     pairs of its givers and takers (:func:`_narrow_plan`); else :func:`sparse_plan`, failing
     that the :func:`dive`; if none found a plan, the relations MIP on every pair for half the
     stage's time. Where the plan is not proven, on up to :data:`LP_BOUND_PAIRS` pairs, the
-    relations LP's bound too (:func:`lp_bound`; ``with_lp_bound``: not for the trade-off
-    curve's points). Returns the model the plan is a point of, its solver, the plan, whether
-    its pairs are restricted, the report."""
+    relations LP's bound too (:func:`lp_bound`; not for a point of the trade-off curve,
+    ``curve_point``, whose relations_bound also has half its shorter time limit and no node
+    limit). Returns the model the plan is a point of, its solver, the plan, whether its pairs
+    are restricted, the report."""
     clock = time.perf_counter()
     tol = opts["stage_tolerance"]
     wide = build_region_model(case, regions, roles=roles) if restricted else rm
@@ -477,7 +491,9 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     bound, found = float(roles.bound), None
     if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
         bound, found = relations_bound(wide, solver_for, carried, roles, opts, limit, repair=REPAIR_ROUNDS,
-                                       least_room=REPAIR_ROOM_SHARE * (limit - choice_limit))
+                                       least_room=REPAIR_ROOM_SHARE * (limit - choice_limit),
+                                       **({} if curve_point else {"share": RELATIONS_BOUND_SHARE,
+                                                                  "nodes": RELATIONS_BOUND_NODES}))
     plans = [(wide, p, False) for p in (found, carried) if p is not None]
 
     def proven() -> bool:
@@ -520,7 +536,7 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
         x, status = first.x, first.stages[0].status
         bound = max(bound, first.stages[0].bound or 0.0)
     value = float(relations(rm, x))
-    if with_lp_bound and value > bound and RELATIONS_BOUND_PAIRS < len(wide.pairs) <= LP_BOUND_PAIRS:
+    if not curve_point and value > bound and RELATIONS_BOUND_PAIRS < len(wide.pairs) <= LP_BOUND_PAIRS:
         bound = max(bound, lp_bound(wide, solver_for, opts))
     status, gap = honest_status(status, value, bound, True)
     return rm, solver, x, restricted, StageReport("transfers", status, value, bound, gap, time.perf_counter() - clock)
@@ -617,7 +633,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
             on_stage("transfers")
         rm, solver, x, restricted, report = _fewest_relations(case, regions, rm, solver, solver_for, roles, restricted,
                                                               agg, x_agg, limit, optimum + CHOICE_SHARE * slack,
-                                                              hint, opts, with_lp_bound=stages_wanted == "all")
+                                                              hint, opts, curve_point=stages_wanted != "all")
         reports.append(report)
         full = rm.stages()
         transfers, moved = (next(s for s in full if s.name == n) for n in ("transfers", "homes_moved"))

@@ -143,6 +143,10 @@ def test_transfers_stage_is_labelled_against_its_bound(variant):
     if name in VARIANTS:
         assert s["objectives"]["transfers"] <= VARIANTS[name][2], "a hairball, not a plan"
     assert s["objectives"]["transfers"] == stage["objective"]  # the stage reports the plan's own relations
+    if name in ("default", "rent_growth_1.5%", "nieuwbouw_x2"):
+        # proven by the relations bound within its node limit (rent: 28 nodes, about 5 s here), a
+        # count, so on a slow machine too (at the former 5 s time limit rent was proven one run in two)
+        assert stage["status"] == "optimal"
 
 
 def test_solidarity_gap_is_not_the_headline(variant):
