@@ -40,7 +40,7 @@ class ComponentResult:
     diagnosis: pd.DataFrame | None = None  # per region, type and possible taker of unfilled homes
     tradeoff: pd.DataFrame | None = None  # fewest relations per unfilled tolerance (dpm.efficiency.tradeoff_curve)
     # the solves a clock ended (a time limit, a stall), by the function that asked for each
-    # (dpm.solvers.highs.clock_stops): where empty, the same case gives the same files on any machine
+    # (dpm.solvers.highs.clock_stops): where empty, the same case gives the same files however fast the machine
     clock_stops: list[str] = field(default_factory=list)
 
     @property
@@ -116,8 +116,8 @@ def clock_summary(stops: dict[str, int]) -> dict:
     """summary.json's ``clock``: the solves a clock ended (:func:`count_stops`), whether none did
     (then a repeat gives the same result tables), and what that means, in one sentence."""
     if not stops:
-        note = ("no solve was ended by a clock: the same case gives byte-identical result tables on any machine "
-                "(with the same versions of dpm, HiGHS and Python)")
+        note = ("no solve was ended by a clock: the same case gives byte-identical result tables however fast "
+                "the machine (with the same versions of dpm, HiGHS and Python)")
     else:
         where = ", ".join(f"{name} {n}" for name, n in stops.items())
         note = (f"{sum(stops.values())} solve(s) ended at a time limit or stalled ({where}); each kept the best "

@@ -100,7 +100,7 @@ _CLOCK_LOG: ContextVar[list | None] = ContextVar("dpm_clock_stops", default=None
 def clock_stops():
     """Collect, in the list it yields, the name of the caller of every solve within the block
     that a clock ended (:data:`CLOCK_STATUSES`): where the list stays empty, no clock decided
-    anything, and the same input gives the same answer on any machine."""
+    anything, and the same input gives the same answer however fast the machine."""
     log: list[str] = []
     token = _CLOCK_LOG.set(log)
     try:
