@@ -129,6 +129,8 @@ def write_workbook(results: Results, path: Path) -> None:
     gaps = s.get("mip_gap") or {}
     rows += [(f"gap {stage}", gap, "fraction") for stage, gap in (gaps.items() if isinstance(gaps, dict) else [])]
     rows += [("warning", w, "") for w in s.get("warnings", [])]
+    clock = s.get("clock")  # (a results folder written before runs recorded it has none)
+    rows += [("repeatable", "yes" if clock["repeatable"] else "no", clock["note"])] if clock else []
     _sheet(wb, "summary", pd.DataFrame(rows, columns=["item", "value", "unit"]))
     for name, frame in results.tables.items():
         heads = [header(c) for c in frame.columns]
@@ -369,6 +371,9 @@ def write_html(results: Results, path: Path) -> None:
     else:
         parts.append("<p>The whole opgave is filled.</p>")
     parts += [f"<div class='warning'>{html.escape(w)}</div>" for w in s.get("warnings", [])]
+    clock = s.get("clock")
+    if clock:
+        parts.append(f"<p>Repeatable: {'yes' if clock['repeatable'] else 'no'}; {html.escape(clock['note'])}.</p>")
     parts += ["<h2>Opgave per year and type</h2>", opgave_chart(results),
               "<h2>Financial ratios against the norms</h2>",
               "<p>Per corporation and year; shaded: the policy period, dashed: the norm.</p>", ratio_chart(results),

@@ -50,6 +50,7 @@ def test_workbook_has_every_sheet_with_units_frozen_headers_and_formats(report_f
     import json
     assert summary["unfilled homes"] == json.loads((report_folder / "summary.json").read_text())["objectives"][
         "unfilled_homes"]
+    assert summary["repeatable"] == "yes"  # (the default region: no solve ended by a clock)
 
 
 def test_html_is_self_contained_with_every_section(report_folder):
@@ -60,6 +61,7 @@ def test_html_is_self_contained_with_every_section(report_folder):
         assert section in page
     assert page.count("<svg") == 4
     assert "From 2027, 400 sloop_nieuwbouw homes of V04 Thuis in Oost stay unfilled" in page
+    assert "Repeatable: yes; no solve was ended by a clock" in page
 
 
 def test_report_command_remakes_the_report_of_a_folder(report_folder, tmp_path):
