@@ -491,10 +491,9 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     carried = carry(wide, hint.rm, hint.x) if hint is not None else None
     bound, found = float(roles.bound), None
     if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
-        bound, found = relations_bound(wide, solver_for, carried, roles, opts, limit, repair=REPAIR_ROUNDS,
-                                       least_room=REPAIR_ROOM_SHARE * (limit - choice_limit),
-                                       **({} if curve_point else {"share": RELATIONS_BOUND_SHARE,
-                                                                  "nodes": RELATIONS_BOUND_NODES}))
+        share, nodes = (0.5, None) if curve_point else (RELATIONS_BOUND_SHARE, RELATIONS_BOUND_NODES)
+        bound, found = relations_bound(wide, solver_for, carried, roles, opts, limit, share=share, nodes=nodes,
+                                       repair=REPAIR_ROUNDS, least_room=REPAIR_ROOM_SHARE * (limit - choice_limit))
     plans = [(wide, p, False) for p in (found, carried) if p is not None]
 
     def proven() -> bool:

@@ -43,7 +43,7 @@ from dpm.regional import clock_summary, count_stops, shortfall_table
 from dpm.engines import Job, in_worker, map_local
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import clock_stops
+from dpm.solvers.highs import noting_clock_stops
 from dpm.solvers.lexicographic import Extension, Stage, StageReport, solve_lexicographic
 
 
@@ -97,19 +97,12 @@ def answer_options(case: Case) -> dict:
                                         mip_rel_gap=float(national.mip_rel_gap), patience_s=0.0)
 
 
+@noting_clock_stops()
 def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
                    money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
-    """:func:`_solve_regional`, noting every solve that a clock ended (``clock_stops``)."""
-    with clock_stops() as stops:
-        out = _solve_regional(case, regions, start_values, money)
-    out.clock_stops = list(stops)
-    return out
-
-
-def _solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | None = None,
-                    money: tuple[str, pd.DataFrame] | None = None) -> RegionalOutcome:
     """Stages 1-2 of one component (its aggregate model; regions linked by a werkgebied with
-    the homes each executor completes per region, as in ``dpm run``); ``start_values``
+    the homes each executor completes per region, as in ``dpm run``), noting every solve that a
+    clock ended (``clock_stops``); ``start_values``
     (an earlier solution's blocks) give the first feasible point, gaps recomputed.
 
     ``money`` = (role, most), ``most`` a table corporation_id, year, eur:
@@ -536,20 +529,13 @@ def _linked_only(case: Case, regional: list[RegionalOutcome], t0: float, t1: flo
                           seconds={"regional": round(t1 - t0, 3), "total": round(t1 - t0, 3)})
 
 
+@noting_clock_stops("national_clock_stops")
 def run_national(case: Case, engine: str = "local", address: str | None = None, workers: int | None = None,
                  solidarity: bool = True, progress: Callable | None = None) -> NationalResult:
-    """:func:`_run_national`, noting every solve of this process that a clock ended (the
-    regions' own are in their outcomes)."""
-    with clock_stops() as stops:
-        out = _run_national(case, engine, address, workers, solidarity, progress)
-    out.national_clock_stops = list(stops)
-    return out
-
-
-def _run_national(case: Case, engine: str = "local", address: str | None = None, workers: int | None = None,
-                  solidarity: bool = True, progress: Callable | None = None) -> NationalResult:
     """Regional stages of every component in parallel; the national LP (donors re-plan); the
-    paying donors and the receiving regions in whole homes, in parallel (module docstring)."""
+    paying donors and the receiving regions in whole homes, in parallel (module docstring). The
+    solves of this process that a clock ended are in ``national_clock_stops`` (the regions' own
+    in their outcomes)."""
     parts = components(case)
     years = case.scenario.years
     t0 = time.perf_counter()

@@ -19,7 +19,7 @@ from dpm.model.projection import LIMITS
 from dpm.model.room import investment_room
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import ADVICE, clock_stops
+from dpm.solvers.highs import ADVICE, noting_clock_stops
 from dpm.solvers.lexicographic import NoSolution, StageReport, keeps_optimum, solve_lexicographic
 
 
@@ -39,7 +39,7 @@ class ComponentResult:
     explanation: pd.DataFrame | None = None  # per corporation, year and limit (dpm.explain)
     diagnosis: pd.DataFrame | None = None  # per region, type and possible taker of unfilled homes
     tradeoff: pd.DataFrame | None = None  # fewest relations per unfilled tolerance (dpm.efficiency.tradeoff_curve)
-    # the solves a clock ended (a time limit, a stall), by the function that asked for each
+    # the solves a clock ended (a time limit, a stall), by stage or by the search that asked for each
     # (dpm.solvers.highs.clock_stops): where empty, the same case gives the same files however fast the machine
     clock_stops: list[str] = field(default_factory=list)
 
@@ -212,19 +212,11 @@ def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
     return shortfall.sort_values(["region", "origin", "type", "year"]).reset_index(drop=True)
 
 
+@noting_clock_stops()
 def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
                     on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
-    """Solve one component lexicographically (MODEL.md 5; :func:`_solve_component`), noting
-    every solve that a clock ended (``ComponentResult.clock_stops``)."""
-    with clock_stops() as stops:
-        out = _solve_component(case, regions, verbose, on_stage, tradeoff)
-    out.clock_stops = list(stops)
-    return out
-
-
-def _solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
-                     on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
-    """Solve one component lexicographically (MODEL.md 5).
+    """Solve one component lexicographically (MODEL.md 5), noting every solve that a clock
+    ended (``ComponentResult.clock_stops``, :func:`dpm.solvers.highs.noting_clock_stops`).
 
     Stages 1-2 on the small aggregate model (no task split; regions linked by a werkgebied
     with the homes each executor completes per region), then the efficiency stages on the

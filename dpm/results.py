@@ -114,8 +114,8 @@ def summary(run: RunResult) -> dict:
                   "allocation_status": "the worst status of the continuity and unfilled stages: the status of the "
                                        "unfilled opgave reported",
                   "objective (continuity stage)": "EUR", "objective (unfilled stage)": "weighted homes",
-                  "clock": "solves that a clock ended (a time limit, a stall), by the function that asked for "
-                           "them; repeatable: none did, so a repeat gives byte-identical result tables",
+                  "clock": "solves that a clock ended (a time limit, a stall), by stage or by the search that asked "
+                           "for them; repeatable: none did, so a repeat gives byte-identical result tables",
                   "seconds": "wall-clock seconds"},
         "versions": versions(),
         **provenance(run.case),

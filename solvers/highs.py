@@ -5,6 +5,7 @@ row (see ``dpm.solvers.lexicographic``), so nothing is rebuilt between stages.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -107,6 +108,20 @@ def clock_stops():
         yield log
     finally:
         _CLOCK_LOG.reset(token)
+
+
+def noting_clock_stops(field: str = "clock_stops"):
+    """Decorator: the result of the function gets, in its attribute ``field``, the solves
+    within the call that a clock ended (:func:`clock_stops`)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            with clock_stops() as stops:
+                out = fn(*args, **kwargs)
+            setattr(out, field, list(stops))
+            return out
+        return call
+    return decorate
 
 
 def note_clock_stop(status: str, label: str | None = None, depth: int = 2) -> None:
@@ -360,9 +375,9 @@ class HighsSolver:
         run's), and the wait cancels the solve once this solve's limit has passed: a stop
         that reports ``time_limit``. The instance is renewed (:meth:`_fresh`) after an
         interrupted solve and after every cancel, also one that came as HiGHS ended by itself
-        (HiGHS 1.16 keeps the interrupt flag, and stops the instance's next run at once: measured,
-        a solve after such a race returned ``interrupted`` without a point) and once it has run :data:`RENEW_ITERATIONS` simplex iterations,
-        never on the clock: a run whose limits do not bind gives the same answer however fast
+        (HiGHS 1.16 keeps the interrupt flag, and stops the instance's next run at once:
+        measured, a solve after such a race returned ``interrupted`` without a point), and once
+        it has run :data:`RENEW_ITERATIONS` simplex iterations, never on the clock: a run whose limits do not bind gives the same answer however fast
         the machine (measured: a renewal once the instance had run a second made the
         national answer's tied optima alternate between runs)."""
         if self._interrupted or self._work > RENEW_ITERATIONS:
