@@ -179,7 +179,8 @@ WIDE_NODES = 1000
 
 
 def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
-                  time_limit_s: float | None = None, wide: bool = True, enough: float = -np.inf) -> np.ndarray | None:
+                  time_limit_s: float | None = None, wide: bool = True, enough: float = -np.inf,
+                  nodes: int = ROUNDING_NODES) -> np.ndarray | None:
     """A start for a stage from its LP optimum, a neighbourhood search around it (after RENS,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
@@ -196,7 +197,7 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     executor balances are equalities.) ``time_limit_s``: the search's safety net instead of
     that share; ``wide=False``: the first window only; ``enough``: no wider window once a point
     at or below this value is found (a caller that needs a point within a limit, not near the
-    LP bound). Returns the better of that point and ``x``."""
+    LP bound); ``nodes``: the first window's node limit. Returns the better of that point and ``x``."""
     ints = np.flatnonzero(solver.integer)
     if not len(ints):
         return x
@@ -211,7 +212,7 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     limit_before = solver.limit_s
     solver.set_option("objective_target", target)
     best = None
-    windows = ((ROUNDING_WINDOW, ROUNDING_NODES, 1.0), (WIDE_WINDOW, WIDE_NODES, 2.0))
+    windows = ((ROUNDING_WINDOW, nodes, 1.0), (WIDE_WINDOW, WIDE_NODES, 2.0))
     for window, nodes, share in windows if wide else windows[:1]:
         low = np.minimum(np.maximum(lower, np.floor(v + 1e-6) - window), upper)
         high = np.maximum(np.minimum(upper, np.ceil(v - 1e-6) + window), low)

@@ -219,28 +219,30 @@ def test_participants_that_narrow_nothing_are_searched_again_for_longer(monkeypa
     assert set(moved["executor"]) <= set(found[1].takers)
 
 
-def test_whole_homes_on_chosen_relations_fall_back_to_the_rounding_search(monkeypatch):
-    """``_on_only``: where HiGHS stops without a point and without proving that none exists (as
-    on a slower machine: nieuwbouw x2 with max_partners = 1 spent its 2.5 s in root cuts, and the
-    region fell back to the full model, 85 s), the neighbourhood search of the LP optimum gives
-    a whole-homes plan on those relations within the unfilled limit."""
+def test_whole_homes_on_chosen_relations_come_from_the_rounding_search_when_highs_finds_none(monkeypatch):
+    """``_on_only``: the neighbourhood search of the LP optimum runs first, and HiGHS from its
+    point; where HiGHS stops without a point and without proving that none exists (as on a
+    slower machine: nieuwbouw x2 with max_partners = 1 spent its 2.5 s in root cuts, and the
+    region fell back to the full model, 85 s), the search's point is the whole-homes plan on
+    those relations, within the unfilled limit, with nothing proven."""
     from conftest import DEFAULT_CASE
-    from dpm.efficiency import _fits, _on_only
+    from dpm.efficiency import DIVE_NODES, _fits, _on_only
     from dpm.solvers.highs import HighsSolver, SolveResult
 
     case = load_case(DEFAULT_CASE)
     rm, solver_for, opts, limit, _ = _sparse_setting(case, tuple(case.regions))
-    real, calls = HighsSolver.solve, []
+    real, stopped = HighsSolver.solve, []
 
-    def first_finds_nothing(self):
-        calls.append(1)
-        if len(calls) == 1:  # the MIP on the relations: stopped at its limit at the root
+    def highs_finds_nothing(self):
+        if self.h.getOptionValue("mip_max_nodes")[1] == DIVE_NODES:  # the MIP on the relations
+            stopped.append(1)
             return SolveResult("time_limit", False, None, None, None, 2.5, None)
         return real(self)
 
-    monkeypatch.setattr(HighsSolver, "solve", first_finds_nothing)
+    monkeypatch.setattr(HighsSolver, "solve", highs_finds_nothing)
     everything = np.arange(len(rm.pairs))
     plan, least = _on_only(rm, solver_for, opts, everything)
+    assert stopped == [1]
     assert plan is not None and _fits(rm, plan, limit)
     decided = rm.model.variables["decision"].ids
     assert np.allclose(plan[decided], np.round(plan[decided]))
