@@ -364,9 +364,11 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
 
 
 DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
-# the rounding search before it in _on_only: at most this many nodes (measured: nieuwbouw x2, synthetic 10
-# and the linked region reach their target at the root; nieuwbouw x1.5 reaches no point in 500 nodes, 1.7 s)
-ON_ONLY_ROUNDING_NODES = 100
+# the rounding search before it in _on_only: at most this many nodes. Measured: nieuwbouw x2, synthetic 10
+# and the linked region reach their target at the root, rent its window's optimum at node 1; nieuwbouw
+# x1.5 reaches no point in 500 nodes (1.7 s). Trade-off curves at 20 nodes against 100: x1.5 37.9 s against
+# 56.8 s, rent 19.7 against 21.3, x2 13.9 against 12.7, the linked region 36.9 against 36.3, the same plans
+ON_ONLY_ROUNDING_NODES = 20
 # ... and of its search for fewer of the relations tried (measured: on the benchmark cases and
 # synthetic regions of other seeds it never dropped one, and stopped at its 2.5 s safety net
 # after 600-800 nodes)
