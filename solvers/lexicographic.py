@@ -213,11 +213,11 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     solver.set_option("objective_target", target)
     best = None
     windows = ((ROUNDING_WINDOW, nodes, 1.0), (WIDE_WINDOW, WIDE_NODES, 2.0))
-    for window, nodes, share in windows if wide else windows[:1]:
+    for window, node_limit, share in windows if wide else windows[:1]:
         low = np.minimum(np.maximum(lower, np.floor(v + 1e-6) - window), upper)
         high = np.maximum(np.minimum(upper, np.ceil(v - 1e-6) + window), low)
         solver.set_bounds(ints, low, high)
-        solver.set_node_limit(nodes)
+        solver.set_node_limit(node_limit)
         solver.set_time_limit(share * (ROUNDING_TIME_SHARE * limit_before if time_limit_s is None else time_limit_s))
         if best is not None:
             solver.set_start(best)
