@@ -136,7 +136,7 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     (HiGHS first, the search only where it found nothing): nieuwbouw x2 spent the 2.5 s safety
     net in root cuts without a point, and the search after it gave 7,906 or 7,907 homes by where
     its own 0.5 s net fell; the search first reaches 7,906 at its root in 0.6 s on every run,
-    and the transfers stage takes 1.5-1.7 s instead of 4.0 s (synthetic 10: 1.4 s instead of
+    and the transfers stage takes 1.3-1.7 s instead of 4.0 s (synthetic 10: 1.4 s instead of
     2.8 s, 10,019 homes instead of 10,020; rent: 4,430 homes proven instead of 4,432 within the
     gap, 0.6 s more). (Its own solver: a search that found nothing leaves HiGHS's next solve on
     the same instance on another path; measured on synthetic 20, no point in 2,000 nodes where

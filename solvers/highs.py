@@ -377,9 +377,10 @@ class HighsSolver:
         interrupted solve and after every cancel, also one that came as HiGHS ended by itself
         (HiGHS 1.16 keeps the interrupt flag, and stops the instance's next run at once:
         measured, a solve after such a race returned ``interrupted`` without a point), and once
-        it has run :data:`RENEW_ITERATIONS` simplex iterations, never on the clock: a run whose limits do not bind gives the same answer however fast
-        the machine (measured: a renewal once the instance had run a second made the
-        national answer's tied optima alternate between runs)."""
+        it has run :data:`RENEW_ITERATIONS` simplex iterations, never on the clock: a run whose
+        limits do not bind gives the same answer however fast the machine (measured: a renewal
+        once the instance had run a second made the national answer's tied optima alternate
+        between runs)."""
         if self._interrupted or self._work > RENEW_ITERATIONS:
             self._fresh()
         self._interrupted, self._stalled, self._timed_out = False, False, False

@@ -143,6 +143,16 @@ def keeps_optimum(stage: Stage, cost: np.ndarray, x_fixed: np.ndarray, x: np.nda
     return bool(np.all(np.bincount(row, weights=cost[nz] * x[nz], minlength=len(upper)) <= upper + 1e-9))
 
 
+def _labelled_solve(solver: HighsSolver, label: str) -> SolveResult:
+    """``solver.solve()`` noted as ``label`` where a clock ends it (``dpm.solvers.highs.note_clock_stop``):
+    a stage, not the search that asked for it."""
+    solver.label = label
+    try:
+        return solver.solve()
+    finally:
+        solver.label = None
+
+
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
     """Exact where it costs little: a stage counted in homes that stopped at its tolerance
     (``homes_gap``, ``mip_rel_gap``) gets up to ``solver.prove_exact_s`` seconds more, from its
@@ -154,9 +164,7 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
     limit_before = solver.limit_s
     solver.set_time_limit(solver.prove_s)
     solver.set_start(x)
-    solver.label = f"stage {stage.name} (proof)"
-    out = solver.solve()
-    solver.label = None
+    out = _labelled_solve(solver, f"stage {stage.name} (proof)")
     solver.limit_s = limit_before
     solver.set_mip_rel_gap(gap_before)
     if out.has_solution and float(cost @ out.x) <= value:
@@ -357,9 +365,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         solver.set_patience(stage.in_homes and stage.integral)
-        solver.label = f"stage {stage.name}"
-        out: SolveResult = solver.solve()
-        solver.label = None
+        out: SolveResult = _labelled_solve(solver, f"stage {stage.name}")
         solver.set_patience(False)
         solver.limit_s = limit_before
         solver.set_mip_rel_gap(gap_before)
