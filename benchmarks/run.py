@@ -150,7 +150,7 @@ def table(rows: list[dict], tradeoff: bool) -> str:
             str(r.get("clock_stops", ""))]) + " |")
     meta = (f"\nStage cells: seconds, then `~` within its tolerance (solver.homes_gap / mip_rel_gap) or the status "
             f"and gap where not proven. {machine()}, the "
-            f"scenario's solver settings (1 thread; efficiency stages 10 s, the tie-breaks unfilled_timing and homes_moved 1 s after their searches, 1 s to prove a tolerance stop exact). Clock stops: the solves a time limit or stall ended, stages and searches inside them (summary.json `clock`); where 0, the case gives the same files however fast the machine. Measured {time.strftime('%Y-%m-%d')}.\n")
+            f"scenario's solver settings (1 thread; efficiency stages 10 s, the tie-breaks unfilled_timing and homes_moved 8 of HiGHS's checks after their searches, 20 checks to prove a tolerance stop exact, each with a 3 s safety net). Clock stops: the solves a time limit or stall ended, stages and searches inside them (summary.json `clock`); where 0, the case gives the same files however fast the machine. Measured {time.strftime('%Y-%m-%d')}.\n")
     return "\n".join(lines) + "\n" + meta
 
 

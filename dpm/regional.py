@@ -126,6 +126,8 @@ def clock_summary(stops: dict[str, int]) -> dict:
     return {"stops": stops, "repeatable": not stops, "note": note}
 
 
+# the setting that holds each stage's work limit (HiGHS's checks, a count: HighsSolver.set_work_limit)
+WORK_LIMIT_SETTING = {"unfilled_timing": "tiebreak_checks", "homes_moved": "tiebreak_checks"}
 # the setting that holds each stage's time limit (the rest: solver.time_limit_s)
 TIME_LIMIT_SETTING = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
                       "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "tiebreak_time_limit_s",
@@ -142,10 +144,12 @@ STOP_MEANING = {
 
 
 def stage_advice(stage: str, status: str) -> str | None:
-    """What a user can do about ``stage`` ending with ``status``: a time limit names the
-    setting that holds that stage's limit."""
+    """What a user can do about ``stage`` ending with ``status``: a time or work limit names
+    the setting that holds that stage's limit."""
     if status == "time_limit":
         return f"raise [solver] {TIME_LIMIT_SETTING.get(stage, 'time_limit_s')}, or accept the reported MIP gap"
+    if status == "work_limit":
+        return f"raise [solver] {WORK_LIMIT_SETTING.get(stage, 'prove_exact_checks')}, or accept the reported MIP gap"
     return ADVICE.get(status)
 
 

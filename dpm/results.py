@@ -29,7 +29,7 @@ OUTPUTS = ("projection.csv", "allocation.csv", "shortfall.csv", "explanation.csv
            "investment_room.csv", "summary.json")
 
 STATUS_ORDER = ("infeasible", "error", "numerical_trouble", "memory_limit", "interrupted", "time_limit", "stalled",
-                "within_tolerance", "optimal")
+                "work_limit", "within_tolerance", "optimal")
 
 
 def thousands(n) -> str:

@@ -87,13 +87,15 @@ class RegionModel:
             # an efficiency measure: within solver.homes_gap or 1 % of its optimum is enough (no time
             # spent proving the last homes; measured: the nieuwbouw x2 variant otherwise spends its
             # 10 s limit between 0.1 % and 0.2 %)
-            # a tie-break like unfilled_timing: its limit is solver.tiebreak_time_limit_s, after a search
+            # a tie-break like unfilled_timing: its limits are solver.tiebreak_checks (a count of HiGHS's
+            # checks, the same stop on any machine) and tiebreak_time_limit_s (its safety net), after a search
             # over each corporation in a relation with its partners (dpm.efficiency.plan,
             # partner_neighbourhoods; measured: with 10 s and no search, synthetic regions of 12 and 20
             # corporations stopped at that limit at 6,050 and 17,850 homes, with the search and 1 s
             # at 6,040 and 17,779)
             stages.append(Stage("homes_moved", lm.cost({"execute": moved}), integral=True, in_homes=True, prove=False,
-                                mip_rel_gap=HOMES_MOVED_REL_GAP, time_limit_s=float(sc.solver.tiebreak_time_limit_s)))
+                                mip_rel_gap=HOMES_MOVED_REL_GAP, time_limit_s=float(sc.solver.tiebreak_time_limit_s),
+                                work_limit=int(sc.solver.tiebreak_checks)))
         elif efficiency == "cost":
             debt_end = self.projection.q["debt"][:, -1, 1:] / MONEY_SCALE  # (C, S)
             z = lm.variables["decision"]
@@ -119,6 +121,7 @@ class RegionModel:
         P = self.case.scenario.policy_years
         return Stage("unfilled_timing", self.model.cost({"unfilled": (P - self.tasks["t"]).to_numpy(float)}),
                      integral=True, time_limit_s=float(self.case.scenario.solver.tiebreak_time_limit_s),
+                     work_limit=int(self.case.scenario.solver.tiebreak_checks),
                      mip_rel_gap=0.0,  # exact within its time limit: "from year X" is a claim
                      neighbourhoods=self.neighbourhoods if search else None)
 

@@ -150,6 +150,7 @@ class Solver(Section):
     solvers do not import the model."""
     time_limit_s: float = setting(0.0, 1e7)
     tiebreak_time_limit_s: float = setting(0.0, 1e7)
+    tiebreak_checks: int = setting(0, 10**9)
     efficiency_time_limit_s: float = setting(0.0, 1e7)
     mip_rel_gap: float = setting(0.0, 1.0)
     threads: int = setting(1, 1024)
@@ -157,6 +158,7 @@ class Solver(Section):
     random_seed: int
     homes_gap: float = setting(0.0, 1e6)
     prove_exact_s: float = setting(0.0, 1e7)
+    prove_exact_checks: int = setting(0, 10**9)
     patience_s: float = setting(0.0, 1e7)
     patience_gap: float = setting(0.0, 1.0)
     stage_tolerance: float

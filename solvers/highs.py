@@ -23,8 +23,9 @@ STATUS = {
     "kInfeasible": "infeasible",
     "kUnbounded": "unbounded",
     "kUnboundedOrInfeasible": "infeasible",
-    # (or "stalled": the patience rule's own stop, see HighsSolver.set_patience; or "time_limit":
-    # the cancel at the solve's own limit, see HighsSolver._run)
+    # (or "stalled": the patience rule's own stop, see HighsSolver.set_patience; "time_limit":
+    # the cancel at the solve's own limit, see HighsSolver._run; or
+    # "work_limit": the count of HiGHS's checks set by HighsSolver.set_work_limit, see there)
     "kInterrupt": "interrupted",
     "kObjectiveTarget": "target_reached",  # (a search told to stop at a good enough point: no bound claimed)
     "kSolutionLimit": "solution_limit",
@@ -48,6 +49,8 @@ ADVICE = {
     "stalled": "no better point and no better bound for [solver] patience_s seconds while within [solver] "
                "patience_gap of the bound; raise patience_s (0 = off), or accept the reported MIP gap",
     "error": "HiGHS refused the model; this is a bug in dpm, please report it with the case",
+    "work_limit": "the stage stopped at its work limit (a count, the same on any machine: for the tie-breaks "
+                  "[solver] tiebreak_checks); raise it, or accept the reported MIP gap",
     "within_tolerance": "the stage stopped at its tolerance (solver.homes_gap, solver.mip_rel_gap); set them to 0 "
                         "for the exact optimum",
     "infeasible": "the model has a continuity gap to stay feasible; this is a bug in dpm, please report it",
@@ -168,8 +171,11 @@ class HighsSolver:
         self.restarts = 0  # solves repeated without a start (see solve)
         self.limit_s = float(self.options["time_limit"])  # per solve (see _run)
         self.prove_s = float(options.get("prove_exact_s", 0.0))  # see solve_lexicographic
+        self.prove_checks = int(options.get("prove_exact_checks", 0))  # ... and _prove
         self.patience = (float(options.get("patience_s", 0.0)), float(options.get("patience_gap", 0.0)))
         self.patient = False  # the patience rule applies to the following solves (set_patience)
+        self.work_limit: int | None = None  # HiGHS's checks per MIP solve (set_work_limit)
+        self._worked_out = False  # the last solve was stopped at its work limit
         self._stalled = False  # the last solve was stopped by the patience rule
         self._timed_out = False  # the last solve was cancelled at its time limit (see _run)
         self._interrupted = False  # the last solve was interrupted: the instance is renewed first
@@ -279,6 +285,18 @@ class HighsSolver:
         limit, a stall depends on the machine's speed."""
         self.patient = bool(on)
 
+    def set_work_limit(self, checks: int | None) -> None:
+        """Stop each following MIP solve, with status ``work_limit``, at the ``checks``-th call of
+        HiGHS's MIP interrupt callback (None or 0: no such limit). HiGHS checks once per cut
+        round of its root and once per node (not inside its sub-MIP heuristics), at the same
+        points on any machine: a count, so the solve stops at the same point however fast the
+        machine, where a time limit stops it wherever the clock falls, but one that bounds the
+        root's cut rounds too, which no HiGHS option does (``mip_max_nodes`` counts nodes only).
+        Measured on the timing tie-break (docs/model.md): 10 checks take 0.65-0.9 s on the
+        variants of the default region, 2.3 s on the linked benchmark region, 4.9 s on synthetic
+        40 (a root heuristic of 3 s between two checks)."""
+        self.work_limit = int(checks) if checks else None
+
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:
         """Fix columns ``ids`` at ``values`` (both bounds)."""
         self.set_bounds(ids, values, values)
@@ -383,9 +401,9 @@ class HighsSolver:
         between runs)."""
         if self._interrupted or self._work > RENEW_ITERATIONS:
             self._fresh()
-        self._interrupted, self._stalled, self._timed_out = False, False, False
+        self._interrupted, self._stalled, self._timed_out, self._worked_out = False, False, False, False
         self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
-        watch = self._patience_watch()
+        watch = self._watch()
         if watch is not None:
             self.h.cbMipInterrupt.subscribe(watch)
         self.h.HandleUserInterrupt = True
@@ -393,7 +411,7 @@ class HighsSolver:
         self.h.startSolve()
         try:
             while not self.h.wait(0.1)[0]:
-                if not self._timed_out and time.perf_counter() > deadline:
+                if not (self._timed_out or self._worked_out) and time.perf_counter() > deadline:
                     self._timed_out = True
                     self.h.cancelSolve()
         except BaseException:
@@ -408,16 +426,26 @@ class HighsSolver:
             info = self.h.getInfo()
             self._work += max(0, info.simplex_iteration_count) + IPM_ITERATION_WORK * max(0, info.ipm_iteration_count)
 
-    def _patience_watch(self):
-        """HiGHS's MIP interrupt callback of the patience rule (:meth:`set_patience`), or None
-        where it does not apply (off, an LP, a maximisation)."""
-        seconds, gap = self.patience
-        if not (self.patient and seconds > 0 and self.sense == "min" and not self.relaxed
-                and bool(self.model.integrality.any())):
+    def _watch(self):
+        """HiGHS's MIP interrupt callback of the work limit (:meth:`set_work_limit`) and the
+        patience rule (:meth:`set_patience`), or None where neither applies (an LP; the patience
+        rule off, or a maximisation)."""
+        if self.relaxed or not bool(self.model.integrality.any()):
             return None
-        seen = {"value": np.inf, "bound": -np.inf, "since": None}
+        seconds, gap = self.patience
+        patient = self.patient and seconds > 0 and self.sense == "min"
+        if not patient and self.work_limit is None:
+            return None
+        seen = {"value": np.inf, "bound": -np.inf, "since": None, "checks": 0}
 
         def watch(event) -> None:
+            seen["checks"] += 1
+            if self.work_limit is not None and seen["checks"] >= self.work_limit and not self._timed_out:
+                self._worked_out = True
+                event.data_in.user_interrupt = True
+                return
+            if not patient:
+                return
             out = event.data_out
             value, bound, now = out.mip_primal_bound, np.ceil(out.mip_dual_bound - 1e-6), out.running_time
             if seen["since"] is None or value < seen["value"] - 0.5 or bound > seen["bound"] + 0.5:
@@ -446,8 +474,8 @@ class HighsSolver:
     def _result(self, seconds: float) -> SolveResult:
         raw = self.h.getModelStatus().name
         status = STATUS.get(raw, raw)
-        if raw == "kInterrupt" and (self._stalled or self._timed_out):
-            status = "stalled" if self._stalled else "time_limit"
+        if raw == "kInterrupt" and (self._stalled or self._timed_out or self._worked_out):
+            status = "stalled" if self._stalled else "time_limit" if self._timed_out else "work_limit"
         info = self.h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
         x = np.asarray(self.h.getSolution().col_value) if has_solution else None

@@ -33,6 +33,7 @@ class Stage:
     groups: np.ndarray | None = None  # fix the optimum per group of columns instead of in total
     slack: float | None = None  # fix the optimum with this absolute slack (units of the objective) instead of the default
     time_limit_s: float | None = None  # this stage's time limit (None: the solver's)
+    work_limit: int | None = None  # this stage's work limit, HiGHS's checks (HighsSolver.set_work_limit; None: none)
     prove: bool = True  # a tolerance stop of a stage in homes gets solver.prove_exact_s more (see _prove)
     mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
     abs_gap: float | None = None  # this stage's absolute MIP gap, where its values are not whole (None: 1e-6)
@@ -93,7 +94,7 @@ class LexicographicResult:
 
 
 
-TRUSTED = ("optimal", "time_limit", "stalled", "iteration_limit", "solution_limit", "interrupted")  # HiGHS's bound holds
+TRUSTED = ("optimal", "time_limit", "stalled", "work_limit", "iteration_limit", "solution_limit", "interrupted")  # HiGHS's bound holds
 
 
 def honest_status(status: str, value: float, bound: float | None, integral: bool) -> tuple[str, float | None]:
@@ -155,16 +156,20 @@ def _labelled_solve(solver: HighsSolver, label: str) -> SolveResult:
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
     """Exact where it costs little: a stage counted in homes that stopped at its tolerance
-    (``homes_gap``, ``mip_rel_gap``) gets up to ``solver.prove_exact_s`` seconds more, from its
-    incumbent, to prove the exact optimum. Returns the better point, the larger bound, the
-    honest status and gap, and the seconds used."""
+    (``homes_gap``, ``mip_rel_gap``) gets up to ``solver.prove_exact_checks`` of HiGHS's checks
+    more (:meth:`HighsSolver.set_work_limit`; a count: the same answer on any machine), with
+    ``solver.prove_exact_s`` seconds as its safety net, from its incumbent, to prove the exact
+    optimum. Returns the better point, the larger bound, the honest status and gap, and the
+    seconds used."""
     solver.set_objective(cost, abs_gap=0.999)
     gap_before = solver.options["mip_rel_gap"]
     solver.set_mip_rel_gap(0.0)
     limit_before = solver.limit_s
     solver.set_time_limit(solver.prove_s)
+    solver.set_work_limit(solver.prove_checks)
     solver.set_start(x)
     out = _labelled_solve(solver, f"stage {stage.name} (proof)")
+    solver.set_work_limit(None)
     solver.limit_s = limit_before
     solver.set_mip_rel_gap(gap_before)
     if out.has_solution and float(cost @ out.x) <= value:
@@ -359,6 +364,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         limit_before = solver.limit_s
         if stage.time_limit_s is not None:
             solver.set_time_limit(stage.time_limit_s)
+        solver.set_work_limit(stage.work_limit)
         gap_before = solver.options["mip_rel_gap"]
         if stage.mip_rel_gap is not None:
             solver.set_mip_rel_gap(stage.mip_rel_gap)
@@ -367,6 +373,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         solver.set_patience(stage.in_homes and stage.integral)
         out: SolveResult = _labelled_solve(solver, f"stage {stage.name}")
         solver.set_patience(False)
+        solver.set_work_limit(None)
         solver.limit_s = limit_before
         solver.set_mip_rel_gap(gap_before)
         if not out.has_solution:

@@ -75,6 +75,7 @@ class PyomoSolver:
         self.base_rel_gap = self.options["mip_rel_gap"]
         self.limit_s = self.options["time_limit"]
         self.prove_s = float(options.get("prove_exact_s", 0.0))
+        self.prove_checks = int(options.get("prove_exact_checks", 0))
         self.restarts = 0
         self.n_cols = model.n_cols
         self.lower = np.asarray(model.col_lower, float).copy()
@@ -147,6 +148,9 @@ class PyomoSolver:
 
     def set_node_limit(self, nodes: int | None) -> None:
         pass  # not portable across solvers: only the time limit holds (module doc)
+
+    def set_work_limit(self, checks: int | None) -> None:
+        pass  # a HiGHS callback, not portable across solvers: only the time limit holds (module doc)
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.limit_s = float(self.options["time_limit"] if seconds is None else seconds)

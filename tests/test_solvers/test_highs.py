@@ -279,7 +279,7 @@ def _watch(solver, seconds: float, gap: float):
     s = solver[0]
     s.patience = (seconds, gap)
     s.set_patience(True)
-    return s, s._patience_watch()
+    return s, s._watch()
 
 
 def test_patience_stops_only_after_its_seconds_without_a_better_point_or_whole_bound(solver):
@@ -311,10 +311,10 @@ def test_patience_is_off_at_zero_and_outside_the_stages_in_homes(solver):
     s = solver[0]
     s.patience = (0.0, 0.01)
     s.set_patience(True)
-    assert s._patience_watch() is None
+    assert s._watch() is None
     s.patience = (5.0, 0.01)
     s.set_patience(False)  # (solve_lexicographic sets it per stage: only a stage counted in homes)
-    assert s._patience_watch() is None
+    assert s._watch() is None
 
 
 def _market_split(m: int = 3, n: int = 26, seed: int = 0):
@@ -378,3 +378,67 @@ def test_every_solve_a_clock_ends_is_noted_by_what_it_was():
     assert stops == ["a_search", "stage slack"] and inner == ["a_search"]
     assert a_search().status == "time_limit"  # (outside any block: nothing to note it in)
     assert stops == ["a_search", "stage slack"]
+
+
+def test_a_work_limit_stops_a_solve_at_the_same_point_however_fast_the_machine(monkeypatch):
+    """``set_work_limit``: the solve stops from HiGHS's n-th check with status ``work_limit``,
+    not noted as a clock stop, and at the same point, bound and count of checks on a machine
+    made slower (here: 10 ms of sleep at every check); a larger count goes on from further;
+    None lifts it."""
+    import time
+
+    from dpm.solvers.highs import clock_stops
+
+    model = _market_split()
+
+    def run(checks, slow=False):
+        s = make_solver(model, {"time_limit_s": 60.0, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0})
+        s.set_objective(model.cost)
+        s.set_work_limit(checks)
+        seen = []
+        inner = s._watch
+
+        def counting():
+            watch = inner()
+
+            def w(event):
+                seen.append(event.data_out.mip_node_count)
+                if slow:
+                    time.sleep(0.01)
+                watch(event)
+            return w
+
+        monkeypatch.setattr(s, "_watch", counting)
+        with clock_stops() as stops:
+            out = s.solve()
+        return out, len(seen), stops
+
+    first, n, stops = run(30)
+    assert first.status == "work_limit" and n >= 30 and stops == []  # (HiGHS checks a few times more on its way out)
+    again, n_again, _ = run(30, slow=True)
+    assert n_again == n and again.bound == first.bound and again.objective == first.objective
+    assert np.array_equal(again.x, first.x) and again.seconds > first.seconds
+    further, m, _ = run(300)
+    assert further.status == "work_limit" and m >= 300 and further.bound >= first.bound
+    s = make_solver(model, {"time_limit_s": 0.3, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0})
+    s.set_objective(model.cost)
+    s.set_work_limit(30)
+    s.set_work_limit(None)
+    assert s.solve().status == "time_limit"  # (no count: the clock ends it, about 12 s before the optimum)
+
+
+def test_a_stage_with_a_work_limit_reports_it_with_its_gap_and_the_next_stage_has_none():
+    """A stage's ``work_limit`` (the tie-breaks: solver.tiebreak_checks) holds for its own solve
+    only: it is reported as ``work_limit`` with HiGHS's bound and gap, and the next stage runs
+    without it (to its time limit here)."""
+    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+
+    model = _market_split()
+    s = make_solver(model, {"time_limit_s": 0.3, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0})
+    slack = np.flatnonzero(model.cost)
+    second = np.zeros(model.n_cols)
+    second[slack[0]] = 1.0
+    result = solve_lexicographic(s, [Stage("slack", model.cost, work_limit=20), Stage("one", second)], None)
+    first, then = result.stages
+    assert first.status == "work_limit" and first.bound is not None and first.mip_gap > 0
+    assert then.status in ("time_limit", "optimal") and s.work_limit is None
