@@ -392,7 +392,8 @@ class HighsSolver:
         plus this solve's (right where it reads the whole run time, late where it reads this
         run's), and the wait cancels the solve once this solve's limit has passed: a stop
         that reports ``time_limit``. The instance is renewed (:meth:`_fresh`) after an
-        interrupted solve and after every cancel, also one that came as HiGHS ended by itself
+        interrupted solve, after a stop of the work limit or the patience rule, and after every
+        cancel, also one that came as HiGHS ended by itself
         (HiGHS 1.16 keeps the interrupt flag, and stops the instance's next run at once:
         measured, a solve after such a race returned ``interrupted`` without a point), and once
         it has run :data:`RENEW_ITERATIONS` simplex iterations, never on the clock: a run whose
@@ -421,8 +422,10 @@ class HighsSolver:
         finally:
             if watch is not None:
                 self.h.cbMipInterrupt.unsubscribe(watch)
-            # (a cancel sent as HiGHS ended by itself leaves the flag set too: renewed all the same)
-            self._interrupted = self._timed_out or self.h.getModelStatus().name == "kInterrupt"
+            # (a cancel or a callback's interrupt sent as HiGHS ended by itself leaves the flag set too:
+            # renewed all the same)
+            self._interrupted = (self._timed_out or self._worked_out or self._stalled
+                                 or self.h.getModelStatus().name == "kInterrupt")
             info = self.h.getInfo()
             self._work += max(0, info.simplex_iteration_count) + IPM_ITERATION_WORK * max(0, info.ipm_iteration_count)
 
