@@ -122,7 +122,7 @@ class RegionModel:
         return Stage("unfilled_timing", self.model.cost({"unfilled": (P - self.tasks["t"]).to_numpy(float)}),
                      integral=True, time_limit_s=float(self.case.scenario.solver.tiebreak_time_limit_s),
                      work_limit=int(self.case.scenario.solver.tiebreak_checks),
-                     mip_rel_gap=0.0,  # exact within its time limit: "from year X" is a claim
+                     mip_rel_gap=0.0,  # exact within its limits: "from year X" is a claim
                      neighbourhoods=self.neighbourhoods if search else None)
 
     @cached_property

@@ -292,9 +292,9 @@ class HighsSolver:
         points on any machine: a count, so the solve stops at the same point however fast the
         machine, where a time limit stops it wherever the clock falls, but one that bounds the
         root's cut rounds too, which no HiGHS option does (``mip_max_nodes`` counts nodes only).
-        Measured on the timing tie-break (docs/model.md): 10 checks take 0.65-0.9 s on the
-        variants of the default region, 2.3 s on the linked benchmark region, 4.9 s on synthetic
-        40 (a root heuristic of 3 s between two checks)."""
+        Measured on the timing tie-break (docs/model.md, Work limits): 8 checks take 0.1-0.9 s
+        on the benchmark regions, 1.6 s on synthetic 40 (10 take 4.9 s there: a root heuristic
+        of 3 s between the 8th and the 9th)."""
         self.work_limit = int(checks) if checks else None
 
     def fix_columns(self, ids: np.ndarray, values: np.ndarray) -> None:

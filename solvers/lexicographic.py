@@ -34,7 +34,7 @@ class Stage:
     slack: float | None = None  # fix the optimum with this absolute slack (units of the objective) instead of the default
     time_limit_s: float | None = None  # this stage's time limit (None: the solver's)
     work_limit: int | None = None  # this stage's work limit, HiGHS's checks (HighsSolver.set_work_limit; None: none)
-    prove: bool = True  # a tolerance stop of a stage in homes gets solver.prove_exact_s more (see _prove)
+    prove: bool = True  # a tolerance stop of a stage in homes gets a proof (solver.prove_exact_checks; see _prove)
     mip_rel_gap: float | None = None  # this stage's relative MIP gap (None: the solver's)
     abs_gap: float | None = None  # this stage's absolute MIP gap, where its values are not whole (None: 1e-6)
     round_lp: bool = False  # start from the best rounding of its LP optimum (rounded_start)
