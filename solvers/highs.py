@@ -426,6 +426,10 @@ class HighsSolver:
             # renewed all the same)
             self._interrupted = (self._timed_out or self._worked_out or self._stalled
                                  or self.h.getModelStatus().name == "kInterrupt")
+            if self.verbose and (self._timed_out or self._worked_out or self._stalled):  # (HiGHS: "Interrupted by user")
+                why = ("its time limit" if self._timed_out else f"its work limit ({self.work_limit} of HiGHS's checks)"
+                       if self._worked_out else "the patience rule")
+                print(f"=== dpm: the solve above was stopped at {why} ===", flush=True)
             info = self.h.getInfo()
             self._work += max(0, info.simplex_iteration_count) + IPM_ITERATION_WORK * max(0, info.ipm_iteration_count)
 

@@ -442,3 +442,22 @@ def test_a_stage_with_a_work_limit_reports_it_with_its_gap_and_the_next_stage_ha
     first, then = result.stages
     assert first.status == "work_limit" and first.bound is not None and first.mip_gap > 0
     assert then.status in ("time_limit", "optimal") and s.work_limit is None
+
+
+def test_the_verbose_log_says_which_limit_of_dpm_interrupted_a_solve(capfd):
+    """HiGHS's log says "Interrupted by user" for a stop dpm asked for; with --verbose, dpm says
+    which: the work limit, the time limit (where its wait cancelled the solve before HiGHS's own
+    limit said "Time limit reached"), or the patience rule."""
+    from dpm.solvers.highs import HighsSolver
+
+    model = _market_split()
+    s = HighsSolver(model, {"time_limit_s": 60.0, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0}, verbose=True)
+    s.set_objective(model.cost)
+    s.set_work_limit(20)
+    assert s.solve().status == "work_limit"
+    assert "=== dpm: the solve above was stopped at its work limit (20 of HiGHS's checks) ===" in capfd.readouterr().out
+    s.set_work_limit(None)
+    s.set_time_limit(0.3)
+    assert s.solve().status == "time_limit"
+    out = capfd.readouterr().out  # (HiGHS stops at its own limit, or dpm's wait cancels it first)
+    assert "Time limit reached" in out or "=== dpm: the solve above was stopped at its time limit ===" in out
