@@ -126,8 +126,14 @@ def clock_summary(stops: dict[str, int]) -> dict:
     return {"stops": stops, "repeatable": not stops, "note": note}
 
 
-# the setting that holds each stage's work limit (HiGHS's checks, a count: HighsSolver.set_work_limit)
-WORK_LIMIT_SETTING = {"unfilled_timing": "tiebreak_checks", "homes_moved": "tiebreak_checks"}
+# what a user can do about a stage that ended at its work limit (counts: the same plan on any machine)
+WORK_LIMIT_ADVICE = {
+    "unfilled_timing": "raise [solver] tiebreak_checks, or accept the reported MIP gap",
+    "homes_moved": "raise [solver] tiebreak_checks, or accept the reported MIP gap",
+    "transfers": "its searches for fewer relations ended at their node limits, not on a clock, so more time would "
+                 "not change the plan; allow more homes unfilled for fewer relations ([allocation] "
+                 "unfilled_tolerance; dpm run --tradeoff shows what each step buys), or accept the reported gap",
+}
 # the setting that holds each stage's time limit (the rest: solver.time_limit_s)
 TIME_LIMIT_SETTING = {"unfilled_timing": "tiebreak_time_limit_s", "transfers": "efficiency_time_limit_s",
                       "unfilled_on_relations": "efficiency_time_limit_s", "homes_moved": "tiebreak_time_limit_s",
@@ -149,7 +155,7 @@ def stage_advice(stage: str, status: str) -> str | None:
     if status == "time_limit":
         return f"raise [solver] {TIME_LIMIT_SETTING.get(stage, 'time_limit_s')}, or accept the reported MIP gap"
     if status == "work_limit":
-        return f"raise [solver] {WORK_LIMIT_SETTING.get(stage, 'prove_exact_checks')}, or accept the reported MIP gap"
+        return WORK_LIMIT_ADVICE.get(stage, ADVICE["work_limit"])
     return ADVICE.get(status)
 
 

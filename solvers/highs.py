@@ -49,8 +49,8 @@ ADVICE = {
     "stalled": "no better point and no better bound for [solver] patience_s seconds while within [solver] "
                "patience_gap of the bound; raise patience_s (0 = off), or accept the reported MIP gap",
     "error": "HiGHS refused the model; this is a bug in dpm, please report it with the case",
-    "work_limit": "the stage stopped at its work limit (a count, the same on any machine: for the tie-breaks "
-                  "[solver] tiebreak_checks); raise it, or accept the reported MIP gap",
+    "work_limit": "the stage stopped at its work limit (a count, the same on any machine); raise it, or accept "
+                  "the reported MIP gap",
     "within_tolerance": "the stage stopped at its tolerance (solver.homes_gap, solver.mip_rel_gap); set them to 0 "
                         "for the exact optimum",
     "infeasible": "the model has a continuity gap to stay feasible; this is a bug in dpm, please report it",
@@ -101,16 +101,21 @@ _CLOCK_LOG: ContextVar[list | None] = ContextVar("dpm_clock_stops", default=None
 
 
 @contextmanager
-def clock_stops():
+def clock_stops(passed_on: bool = False):
     """Collect, in the list it yields, the name of the caller of every solve within the block
     that a clock ended (:data:`CLOCK_STATUSES`): where the list stays empty, no clock decided
-    anything, and the same input gives the same answer however fast the machine."""
+    anything, and the same input gives the same answer however fast the machine.
+    ``passed_on``: the enclosing block's log gets them too (a part of a run asking whether a
+    clock decided it, within the run's own record)."""
     log: list[str] = []
+    outer = _CLOCK_LOG.get()
     token = _CLOCK_LOG.set(log)
     try:
         yield log
     finally:
         _CLOCK_LOG.reset(token)
+        if passed_on and outer is not None:
+            outer.extend(log)
 
 
 def noting_clock_stops(field: str = "clock_stops"):

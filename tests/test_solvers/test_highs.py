@@ -378,6 +378,10 @@ def test_every_solve_a_clock_ends_is_noted_by_what_it_was():
     assert stops == ["a_search", "stage slack"] and inner == ["a_search"]
     assert a_search().status == "time_limit"  # (outside any block: nothing to note it in)
     assert stops == ["a_search", "stage slack"]
+    with clock_stops() as run:  # a part of a run that asks whether a clock decided it, within the run's record
+        with clock_stops(passed_on=True) as part:
+            a_search()
+    assert part == ["a_search"] and run == ["a_search"]
 
 
 def test_a_work_limit_stops_a_solve_at_the_same_point_however_fast_the_machine(monkeypatch):
