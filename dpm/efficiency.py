@@ -677,7 +677,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         # unfilled; fewest homes moved
         _fix_relations(solver, rm, x)
         # (the trade-off curve's points report relations and unfilled homes only: no tie-break)
-        # (in homes like stage 2 itself: within solver.homes_gap, then prove_exact_s; measured:
+        # (in homes like stage 2 itself: within solver.homes_gap, then its proof; measured:
         # without it, nieuwbouw x1.5 spent 8.7 s going from 2 homes above the bound to 1)
         on_stages = [replace(full[1], name="unfilled_on_relations", round_lp=False)]
         on_stages += [rm.timing_stage(search=True)] if stages_wanted == "all" else []

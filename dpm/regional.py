@@ -127,9 +127,10 @@ def clock_summary(stops: dict[str, int]) -> dict:
 
 
 # what a user can do about a stage that ended at its work limit (counts: the same plan on any machine)
+_MORE_TIEBREAK_CHECKS = "raise [solver] tiebreak_checks, or accept the reported MIP gap"
 WORK_LIMIT_ADVICE = {
-    "unfilled_timing": "raise [solver] tiebreak_checks, or accept the reported MIP gap",
-    "homes_moved": "raise [solver] tiebreak_checks, or accept the reported MIP gap",
+    "unfilled_timing": _MORE_TIEBREAK_CHECKS,
+    "homes_moved": _MORE_TIEBREAK_CHECKS,
     "transfers": "its searches for fewer relations ended at their node limits, not on a clock, so more time would "
                  "not change the plan; allow more homes unfilled for fewer relations ([allocation] "
                  "unfilled_tolerance; dpm run --tradeoff shows what each step buys), or accept the reported gap",

@@ -36,7 +36,7 @@ from dpm.model.scenario import TRADEABLE
 
 
 # Fewest homes moved is an efficiency measure: its stages (the plan's and the split's) stop
-# within 1 % of the optimum, without prove_exact_s (measured: at 0.1 % the nieuwbouw x2
+# within 1 % of the optimum, without the proof (measured: at 0.1 % the nieuwbouw x2
 # variant spent its 10 s limit there, and a random split 4-6 s)
 HOMES_MOVED_REL_GAP = 0.01
 # stage 'balanced' (the smallest headroom, a share of each corporation's opening beleidswaarde):

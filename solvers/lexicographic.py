@@ -144,14 +144,17 @@ def keeps_optimum(stage: Stage, cost: np.ndarray, x_fixed: np.ndarray, x: np.nda
     return bool(np.all(np.bincount(row, weights=cost[nz] * x[nz], minlength=len(upper)) <= upper + 1e-9))
 
 
-def _labelled_solve(solver: HighsSolver, label: str) -> SolveResult:
+def _labelled_solve(solver: HighsSolver, label: str, work_limit: int | None = None) -> SolveResult:
     """``solver.solve()`` noted as ``label`` where a clock ends it (``dpm.solvers.highs.note_clock_stop``):
-    a stage, not the search that asked for it."""
+    a stage, not the search that asked for it; with ``work_limit`` (HighsSolver.set_work_limit) for
+    this solve only. Both are cleared afterwards, also when the solve raises."""
     solver.label = label
+    solver.set_work_limit(work_limit)
     try:
         return solver.solve()
     finally:
         solver.label = None
+        solver.set_work_limit(None)
 
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
@@ -166,10 +169,8 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
     solver.set_mip_rel_gap(0.0)
     limit_before = solver.limit_s
     solver.set_time_limit(solver.prove_s)
-    solver.set_work_limit(solver.prove_checks)
     solver.set_start(x)
-    out = _labelled_solve(solver, f"stage {stage.name} (proof)")
-    solver.set_work_limit(None)
+    out = _labelled_solve(solver, f"stage {stage.name} (proof)", solver.prove_checks)
     solver.limit_s = limit_before
     solver.set_mip_rel_gap(gap_before)
     if out.has_solution and float(cost @ out.x) <= value:
@@ -364,16 +365,14 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         limit_before = solver.limit_s
         if stage.time_limit_s is not None:
             solver.set_time_limit(stage.time_limit_s)
-        solver.set_work_limit(stage.work_limit)
         gap_before = solver.options["mip_rel_gap"]
         if stage.mip_rel_gap is not None:
             solver.set_mip_rel_gap(stage.mip_rel_gap)
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         solver.set_patience(stage.in_homes and stage.integral)
-        out: SolveResult = _labelled_solve(solver, f"stage {stage.name}")
+        out: SolveResult = _labelled_solve(solver, f"stage {stage.name}", stage.work_limit)
         solver.set_patience(False)
-        solver.set_work_limit(None)
         solver.limit_s = limit_before
         solver.set_mip_rel_gap(gap_before)
         if not out.has_solution:
@@ -386,7 +385,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         status, gap = honest_status(out.status, value, bound, stage.integral)
         seconds = out.seconds + rounding_s
         # exact where it costs little: only a stop that left at most homes_gap homes open (one
-        # that stopped at mip_rel_gap with more open was never proven within prove_exact_s in
+        # that stopped at mip_rel_gap with more open was never proven within the proof's second in
         # benchmarks/results.md, and cost that second on every variant)
         if (status == "within_tolerance" and stage.in_homes and stage.integral and stage.prove and solver.prove_s > 0
                 and bound is not None and value - np.ceil(bound - 1e-6) <= homes_gap + 1e-6):
