@@ -191,8 +191,8 @@ def _map_dask(jobs: list[Job], progress, address: str | None, workers: int | Non
         results: list = [None] * len(jobs)
         try:  # a lost worker's task is run again by the scheduler (up to its allowed failures)
             # (each result fetched as it completes, not gathered after the loop: measured, with a worker
-            # killed once under load, the gather failed in one of eight runs of the test suite with "cancelled for reason:
-            # already forgotten")
+            # killed once under load, the gather failed in one of eight runs of the test suite with
+            # "cancelled for reason: already forgotten")
             for done, (future, result) in enumerate(as_completed(futures, with_results=True), start=1):
                 results[index[future.key]] = result
                 progress(done, len(jobs), jobs[index[future.key]][1])
