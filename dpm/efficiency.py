@@ -8,8 +8,7 @@ plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is va
    sees the price of the last homes in the trade-off curve (:func:`tradeoff_curve`);
 2. the roles: who must give, who must take (LPs), and so a lower bound on the relations;
 3. totals that keep the roles (aggregate model, first solution within the limit, within
-   :data:`ROLE_TOTALS_SHARE` of the efficiency time limit); if none is found, every pair
-   stays allowed;
+   :data:`ROLE_TOTALS_CHECKS` of HiGHS's checks); if none is found, every pair stays allowed;
 4. ``transfers``: fewest relations. First the relations stage with only the relations
    integer, on every pair (:func:`relations_bound`): its optimum is a lower bound for every
    whole-homes plan, and its relations are tried in whole homes; a plan that meets the
@@ -41,7 +40,7 @@ from dpm.solidarity import participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver, clock_stops
-from dpm.solvers.lexicographic import (TRUSTED, Stage, StageReport, fix_optimum, honest_status,
+from dpm.solvers.lexicographic import (TRUSTED, Stage, StageReport, counted_solve, fix_optimum, honest_status,
                                        rounded_start, solve_lexicographic)
 
 CURVE_TIME_SHARE = 0.125  # each extra point of the trade-off curve: this share of the efficiency time limit per stage
@@ -78,8 +77,9 @@ def _limit_row(solver: HighsSolver, cost: np.ndarray, limit: float) -> None:
 def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float, opts: dict,
                 verbose: bool = False) -> np.ndarray | None:
     """Totals that keep the roles (:func:`role_rows`) and leave at most ``limit`` unfilled, or
-    None if none is found within :data:`ROLE_TOTALS_SHARE` of the time limit of ``opts`` (when
-    HiGHS finds none quickly it rarely finds one: synthetic 20 at 1.5 % rent spent the whole
+    None if none is found within :data:`ROLE_TOTALS_CHECKS` of HiGHS's checks (a count, the same
+    answer on any machine; :data:`ROLE_TOTALS_SHARE` of the time limit of ``opts`` is its safety
+    net. When HiGHS finds none quickly it rarely finds one: synthetic 20 at 1.5 % rent spent the whole
     10 s and found none, the linked region none in 2 s, synthetic 20 at ICR 1.6 with the
     participants' roles none in 10 s): the first point of the aggregate model HiGHS finds while it
     minimises the unfilled opgave (measured: with the participants' roles on the synthetic
@@ -94,7 +94,7 @@ def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float,
     role_rows(agg, roles).add_to(solver)
     # every point is within the limit, so within this gap of the bound: the first stops it
     solver.set_objective(stages[1].cost, abs_gap=max(1.0, limit))
-    out = solver.solve()
+    out = counted_solve(solver, ROLE_TOTALS_CHECKS)
     return agg.model.solution(out.x).x if out.has_solution else None
 
 
@@ -130,9 +130,10 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     First the neighbourhood search of the LP optimum on these relations (the first window of
     stage 2's rounding search, :func:`dpm.solvers.lexicographic.rounded_start`, up to
     :data:`ON_ONLY_ROUNDING_NODES` nodes, on a solver of its own), then HiGHS from its point (up
-    to :data:`DIVE_NODES` nodes): a point within the stage's gaps of the LP bound lets HiGHS stop
-    at its root, where on its own it can spend seconds in root cuts without a point. Node
-    limits, so the same plan on any machine; the time limit is their safety net. Measured
+    to :data:`DIVE_NODES` nodes and :data:`ON_ONLY_CHECKS` of its checks): a point within the
+    stage's gaps of the LP bound lets HiGHS stop at its root, where on its own it can spend
+    seconds in root cuts without a point. Node limits and counts, so the same plan on any
+    machine; the time limit is their safety net. Measured
     (HiGHS first, the search only where it found nothing): nieuwbouw x2 spent the 2.5 s safety
     net in root cuts without a point, and the search after it gave 7,906 or 7,907 homes by where
     its own 0.5 s net fell; the search first reaches 7,906 at its root in 0.6 s on every run,
@@ -142,7 +143,7 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     the same instance on another path; measured on synthetic 20, no point in 2,000 nodes where
     a fresh instance finds one in 0.6 s.)"""
     lm = rm.model
-    safety_s = 0.25 * float(opts["time_limit_s"])  # (the node limits end the searches first)
+    safety_s = ON_ONLY_SHARE * float(opts["time_limit_s"])  # (the node limits and counts end the searches first)
     searcher = _on_pairs(rm, make_solver, pairs_used)
     start = rounded_start(searcher, searcher.cost, None, safety_s, wide=False, nodes=ON_ONLY_ROUNDING_NODES)
     solver = _on_pairs(rm, make_solver, pairs_used)
@@ -150,7 +151,7 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     solver.set_time_limit(safety_s)
     if start is not None:
         solver.set_start(start)
-    found = solver.solve()
+    found = counted_solve(solver, ON_ONLY_CHECKS)
     bounded = found.bound is not None and np.isfinite(found.bound) and found.status in TRUSTED
     least = np.inf if found.status == "infeasible" else float(found.bound) if bounded else -np.inf
     x = found.x if found.has_solution else start
@@ -159,7 +160,7 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     solver.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
     solver.set_start(x)
     solver.set_node_limit(FEWEST_NODES)
-    fewest = solver.solve()
+    fewest = counted_solve(solver, ON_ONLY_CHECKS)
     return lm.solution(fewest.x if fewest.has_solution else x).x, least
 
 
@@ -302,7 +303,7 @@ def _within_rules(rm: RegionModel, used: np.ndarray, flow: np.ndarray, least: np
 
 def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: Roles, opts: dict, limit: float,
                     share: float = 0.5, repair: int = 0, least_room: float = 0.0,
-                    nodes: int | None = None) -> tuple[float, np.ndarray | None]:
+                    nodes: int | None = None, checks: int | None = None) -> tuple[float, np.ndarray | None]:
     """A lower bound on the relations of every plan within the unfilled limit (``limit``, as
     ``make_solver`` holds it), and a whole-homes plan on the relations that reach it (None if
     none was found); ``rm`` must allow every pair, ``x`` is an optional start.
@@ -311,9 +312,9 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
     problem, so its optimum bounds the relations of every whole-homes plan, and with at most
     C(C-1) binaries HiGHS solves it in about a second where the full stage stalls at its LP
     bound (measured in benchmarks/results.md). Its relations are then tried in whole homes
-    (:func:`_on_only`). Up to ``nodes`` branch-and-bound nodes (None: no node limit) and ``share``
-    of the efficiency time limit; stopped there, the bound is HiGHS's dual bound; never below the
-    roles' bound. (Trying other sets of
+    (:func:`_on_only`). Up to ``nodes`` branch-and-bound nodes and ``checks`` of HiGHS's checks
+    (None: no such limit) and ``share`` of the efficiency time limit; stopped there, the bound is
+    HiGHS's dual bound; never below the roles' bound. (Trying other sets of
     relations when these fail in whole homes, each excluded by a no-good row, was measured
     slower than the dive on the nieuwbouw x2, ICR 1.8 variant; as a proof of the plan it found
     there, 5 relations against a bound of 4, it was measured too: with the bound's 4 excluded,
@@ -341,7 +342,7 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
     solver.set_node_limit(nodes)
     if solver.verbose:  # label the HiGHS log that follows
         print("\n=== dpm: stage 'transfers': the relations' bound (homes continuous) ===", flush=True)
-    out = solver.solve()
+    out = counted_solve(solver, checks)
     bound = float(roles.bound)
     if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
         bound = max(bound, float(np.ceil(out.bound - 1e-6)))
@@ -359,7 +360,7 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
         whole = least if np.isfinite(least) else limit + 1.0
         room = max(1.0, 2.0 * room, room + whole - continuous, least_room)
         _limit_row(solver, unfilled, limit - room)
-        out = solver.solve()
+        out = counted_solve(solver, checks)
     return bound, None
 
 
@@ -370,9 +371,18 @@ DIVE_NODES = 2000  # branch-and-bound nodes per try of the dive
 # 56.8 s, rent 19.7 against 21.3, x2 13.9 against 12.7, the linked region 36.9 against 36.3, the same plans
 ON_ONLY_ROUNDING_NODES = 20
 # ... and of its search for fewer of the relations tried (measured: on the benchmark cases and
-# synthetic regions of other seeds it never dropped one, and stopped at its 2.5 s safety net
-# after 600-800 nodes)
+# synthetic regions of other seeds it stopped at its 2.5 s safety net after 600-800 nodes; it drops
+# relations on a few regions, e.g. synthetic 15 17 -> 15, the linked region 18 -> 16)
 FEWEST_NODES = 200
+# the two MIPs of _on_only (the unfilled opgave on the relations tried, then their fewest): at most this many of
+# HiGHS's checks each (a count: the same plan on any machine), with ON_ONLY_SHARE of the efficiency limit as
+# their safety net. Measured on the 44 variants of benchmarks/variants.md: where the first found a plan it did
+# so within 12 checks; where it did not it ended on its clock (then 2.5 s) after 11-38 checks, in 11 variants
+# (default at a market rate of 5 %, synthetic 10 of seed 2, the linked regions among them), so their plans
+# depended on the machine. The second proved its plan within 144 checks in 0.3 s, or ended on that clock
+# after 7-19 (synthetic 15 dropped 2 relations in 14).
+ON_ONLY_CHECKS = 25
+ON_ONLY_SHARE = 0.5
 # relations_bound on every pair: times the relations are chosen again with room for whole homes
 # (measured on the regions of scenarios/nederland: 50 -> 13 relations, 18 -> 9, 15 -> 11)
 REPAIR_ROUNDS = 2
@@ -419,14 +429,27 @@ LP_BOUND_SHARE = 0.5
 SPARSE_LPS = 10  # sparse_plan: at most this many reweighted LPs (measured: the relations repeat after 4)
 SPARSE_ROUNDING_SHARE = 0.5  # sparse_plan: each LP's and the rounding's safety net, this share of the efficiency limit
 SPARSE_DELTA = 10.0  # sparse_plan: homes added to a relation's flow in its weight (1, 3, 10 and 30 gave the same plan)
-PARTICIPATION_SHARE = 0.1  # the participation bound: up to this share of the efficiency time limit (each of its two solves)
+# The searches below end on a count of HiGHS's checks (HighsSolver.set_work_limit: about one per root cut round
+# or node, at the same points on any machine), each with a share of the efficiency limit as its safety net.
+# Measured on the 44 variants of benchmarks/variants.md: these searches almost never end by themselves (the
+# participation search proves its bound on no variant; relations_bound on the participants' pairs ended at its
+# 2 s clock on all 8 that ran it; role_totals either finds its totals within 20 checks or found none by its
+# 2 s clock), so with clocks alone their plans depended on the machine: 21 of the 44 variants had a search
+# ended on a clock. Each count is about what the search reached at its former clock (participants 16-19
+# checks in 1 s, 4-9 on the largest regions; relations_bound on the participants' pairs 15-36 in 2 s).
+PARTICIPATION_CHECKS = 12  # the participation bound: each of its solves up to this many checks
+PARTICIPATION_SHARE = 0.3  # ... and this share of the efficiency time limit, its safety net
 # ... once more with this share where its participants narrow no pair: its solves stopped before they
 # improved on their start, which counts every corporation in (measured on a machine 1.6 times slower:
 # synthetic 50 at 0.1 got every corporation, no plan on its pairs, and the relations MIP on all 2,450
 # pairs gave 237 relations in 72 s; at 0.3 15 givers, 47 relations in 38 s; at 0.2 still everyone)
-PARTICIPATION_RETRY_SHARE = 0.3
-NARROW_SHARE = 0.2  # relations_bound on the participants' pairs, and a start's split: this share of it
-ROLE_TOTALS_SHARE = 0.2  # the totals that keep the roles: this share of the efficiency time limit
+PARTICIPATION_RETRY_CHECKS = 20
+PARTICIPATION_RETRY_SHARE = 0.6
+NARROW_SHARE = 0.2  # a start's split: this share of the efficiency time limit
+NARROW_CHECKS = 20  # relations_bound on the participants' pairs: up to this many checks ...
+NARROW_NET_SHARE = 0.4  # ... and this share of the efficiency time limit, its safety net
+ROLE_TOTALS_CHECKS = 20  # the totals that keep the roles: up to this many checks ...
+ROLE_TOTALS_SHARE = 0.3  # ... and this share of the efficiency time limit, its safety net
 CHOICE_SHARE = 0.5  # the participants are chosen within this share of the unfilled slack (room for whole homes)
 
 
@@ -537,8 +560,10 @@ def _fewest_relations_searched(case, regions, rm: RegionModel, solver, solver_fo
     narrowed = []
     if not proven() and len(wide.pairs) > RELATIONS_BOUND_PAIRS:  # (below, relations_bound's bound is as strong)
         held = _continuity_fix(agg.stages()[0], x_agg, tol)
-        for share in (PARTICIPATION_SHARE, PARTICIPATION_RETRY_SHARE):
-            part = participants(agg, held, limit, x_agg, roles, opts, share * float(opts["time_limit_s"]), choice_limit)
+        for checks, share in ((PARTICIPATION_CHECKS, PARTICIPATION_SHARE),
+                              (PARTICIPATION_RETRY_CHECKS, PARTICIPATION_RETRY_SHARE)):
+            part = participants(agg, held, limit, x_agg, roles, opts, share * float(opts["time_limit_s"]), choice_limit,
+                                checks)
             bound = max(bound, float(part.bound))
             narrow = _narrowed(case, regions, roles, part, rm)
             if narrow is not None or proven():
@@ -591,24 +616,30 @@ def _narrow_plan(narrow: RegionModel, solver_for, roles: Roles, agg: RegionModel
                  choice_limit: float, opts: dict) -> list:
     """A plan whose relations run only from the givers to the takers of the participation
     bound: few corporations take part, so few relations are needed. On their model ``narrow``
-    (:func:`_narrowed`, its roles those givers and takers; ``roles`` the proven ones): up to :data:`RELATIONS_BOUND_PAIRS` pairs,
-    :func:`relations_bound` (its bound holds for those pairs only and is not used); on more
-    pairs, or where it finds no plan, :func:`sparse_plan` (relations chosen within
-    ``choice_limit``). Measured: on the linked benchmark region's 37 pairs relations_bound
-    finds no plan in 4.1 s and the sparse plan has 15 relations (0.9 s); on synthetic 20's 45
-    pairs relations_bound has 12, the sparse plan 13 (1.5 s more, not spent; started from
-    it, relations_bound found 13 too); on the regions of scenarios/nederland running both
-    and keeping the fewer gave the same relations. Failing both, the transportation split of
-    whole totals in which only those givers give and those takers take (:func:`role_totals`).
-    Returns [(model, plan, True)] or []."""
-    x = None
+    (:func:`_narrowed`, its roles those givers and takers; ``roles`` the proven ones): up to
+    :data:`RELATIONS_BOUND_PAIRS` pairs, :func:`relations_bound` (its bound holds for those
+    pairs only); where that plan does not meet its bound, or on more pairs, also
+    :func:`sparse_plan` (relations chosen within ``choice_limit``), and the caller keeps the
+    fewer. Measured: relations_bound's plan on these pairs against the sparse plan, on the 44
+    variants of benchmarks/variants.md once relations_bound ended on a count
+    (:data:`NARROW_CHECKS`) instead of its 2 s clock: the chain of three default regions 27
+    against 22, two synthetic regions linked both ways 12 against 10, synthetic 20 of the
+    benchmark 12 against 13 (the sparse plan 1.5 s more); on the linked benchmark region's 37
+    pairs relations_bound found no plan in 4.1 s and the sparse plan has 15 relations (0.9 s).
+    Failing both, the transportation split of whole totals in which only those givers give and
+    those takers take (:func:`role_totals`). Returns [(model, plan, True), ...] or []."""
+    plans = []
     if len(narrow.pairs) <= RELATIONS_BOUND_PAIRS:
-        _, x = relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_SHARE,
-                               repair=NARROW_REPAIR_ROUNDS, least_room=REPAIR_ROOM_SHARE * (limit - choice_limit))
-    if x is None:
-        x = sparse_plan(narrow, solver_for, opts, choice_limit)
-    if x is not None:
-        return [(narrow, x, True)]
+        bound, x = relations_bound(narrow, solver_for, None, roles, opts, limit, share=NARROW_NET_SHARE,
+                                   checks=NARROW_CHECKS, repair=NARROW_REPAIR_ROUNDS,
+                                   least_room=REPAIR_ROOM_SHARE * (limit - choice_limit))
+        plans += [(narrow, x, True)] if x is not None else []
+        if x is not None and relations(narrow, x) <= bound:
+            return plans
+    x = sparse_plan(narrow, solver_for, opts, choice_limit)
+    plans += [(narrow, x, True)] if x is not None else []
+    if plans:
+        return plans
     totals = role_totals(agg, x_agg, narrow.roles, limit, opts)
     x = None if totals is None else _start(narrow, agg, totals, opts, NARROW_SHARE * float(opts["time_limit_s"]))
     # (the split knows min_transfer only by leaving homes unfilled, and not max_partners)

@@ -15,7 +15,7 @@ from dpm.model.formulation import unfilled_limit
 from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Participation, Roles, Split, SplitProblem, own_balance, role_probe
 from dpm.solvers.backends import make_solver
 from dpm.solvers.errors import NoSolution
-from dpm.solvers.lexicographic import TRUSTED, Stage, solve_lexicographic
+from dpm.solvers.lexicographic import TRUSTED, Stage, counted_solve, solve_lexicographic
 
 
 def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
@@ -50,11 +50,12 @@ class Participants:
 
 
 def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, opts: dict,
-                 time_limit_s: float, choice_limit: float | None = None) -> Participants:
+                 time_limit_s: float, choice_limit: float | None = None, checks: int | None = None) -> Participants:
     """The participation bound (:class:`dpm.model.solidarity.Participation`): the aggregate
     model ``agg`` with homes continuous and ``fix_rows(solver)`` holding the earlier stages,
     at most ``limit`` unfilled, the fewest of max(#givers, #takers), started from ``x_agg``.
-    Up to ``time_limit_s``; stopped there, the bound is HiGHS's dual bound (never below the
+    Each solve up to ``checks`` of HiGHS's checks (HighsSolver.set_work_limit; None: no count)
+    and ``time_limit_s``; stopped there, the bound is HiGHS's dual bound (never below the
     roles' bound). The givers and takers returned are those of the best point found within
     ``choice_limit`` (a second solve, as long again; default ``limit``): homes are continuous
     here, and the whole homes of a plan need some room below the limit."""
@@ -70,7 +71,7 @@ def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, o
     solver.set_integrality(part.integer, True)
     solver.set_objective(part.cost(solver.n_cols), abs_gap=1.0 / part.n_columns)
     solver.set_start(np.concatenate([x_agg, part.start(x_agg)]))
-    out = solver.solve()
+    out = counted_solve(solver, checks)
     bound = roles.bound
     if out.bound is not None and np.isfinite(out.bound) and out.status in TRUSTED:
         bound = max(bound, part.bound(out.bound))
@@ -80,9 +81,9 @@ def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, o
         if out.has_solution:  # the same givers and takers within the choice limit? (an LP: milliseconds)
             chosen = np.round(out.x[part.integer])
             solver.fix_columns(part.integer, chosen)
-            again = solver.solve()
+            again = counted_solve(solver, checks)
             solver.set_bounds(part.integer, np.zeros(len(chosen)), np.ones(len(chosen)))
-        out = again if again is not None and again.has_solution else solver.solve()
+        out = again if again is not None and again.has_solution else counted_solve(solver, checks)
     givers, takers = part.read(out.x) if out.has_solution else ((), ())
     return Participants(bound, givers, takers)
 

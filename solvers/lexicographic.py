@@ -3,6 +3,7 @@ solve the next, each stage warm-started from the last solution.
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -144,17 +145,30 @@ def keeps_optimum(stage: Stage, cost: np.ndarray, x_fixed: np.ndarray, x: np.nda
     return bool(np.all(np.bincount(row, weights=cost[nz] * x[nz], minlength=len(upper)) <= upper + 1e-9))
 
 
-def _labelled_solve(solver: HighsSolver, label: str, work_limit: int | None = None) -> SolveResult:
-    """``solver.solve()`` noted as ``label`` where a clock ends it (``dpm.solvers.highs.note_clock_stop``):
-    a stage, not the search that asked for it; with ``work_limit`` (HighsSolver.set_work_limit) for
-    this solve only. Both are cleared afterwards, also when the solve raises."""
-    solver.label = label
-    solver.set_work_limit(work_limit)
+def counted_solve(solver: HighsSolver, checks: int | None) -> SolveResult:
+    """``solver.solve()`` stopped at ``checks`` of HiGHS's checks (HighsSolver.set_work_limit: a
+    count, the same stop on any machine; None: no count) for this solve only, cleared afterwards,
+    also when the solve raises. Its time limit stays: the safety net. Where a clock ends it, it
+    is noted under the solver's label, else under the search that called this (as a search's
+    own ``solver.solve()`` is)."""
+    label = solver.label
+    solver.label = label or sys._getframe(1).f_code.co_name
+    solver.set_work_limit(checks)
     try:
         return solver.solve()
     finally:
-        solver.label = None
+        solver.label = label
         solver.set_work_limit(None)
+
+
+def _labelled_solve(solver: HighsSolver, label: str, work_limit: int | None = None) -> SolveResult:
+    """:func:`counted_solve` noted as ``label`` where a clock ends it (``dpm.solvers.highs.note_clock_stop``):
+    a stage, not the search that asked for it. The label is cleared afterwards, also when the solve raises."""
+    solver.label = label
+    try:
+        return counted_solve(solver, work_limit)
+    finally:
+        solver.label = None
 
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
@@ -183,7 +197,17 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
 
 ROUNDING_NODES = 500  # branch-and-bound nodes of the rounding search (a node limit: the same start on any machine)
 ROUNDING_WINDOW = 2.0  # each integer column within this many units of its LP value's floor / ceiling
-ROUNDING_TIME_SHARE = 0.05  # ... and at most this share of the stage's time limit (a safety net, like the dive's)
+# ... and at most this many of HiGHS's checks (HighsSolver.set_work_limit: a count, so the same start on any
+# machine; about one per root cut round or node, several per node where nodes are quick), the wider window
+# twice as many. Measured (the rounding search of stage 2 and of the unfilled opgave on the chosen relations,
+# its point at each count): nieuwbouw x1.5 1,970 homes after 50 checks (1.1 s), nothing better in its 500
+# nodes (2,773 checks, 3.7 s), and on its relations 1,973 after 50, 1,972 after about 1,900 (4.9 s);
+# synthetic 40 reaches its target after 116 (3.3 s); the linked region 3,942 after 100 (2.5 s), its wider
+# window 3,940 after 50 and 3,939 after about 750 (4.6 s). Before, the searches ended on their clock (at
+# 3 s) on 7 of the 44 variants of benchmarks/variants.md and on 3 benchmark cases, so their start
+# depended on the machine (x1.5: 1,972 or 1,973 homes on its relations in two runs in a row).
+ROUNDING_CHECKS = 150
+ROUNDING_TIME_SHARE = 0.1  # ... and at most this share of the stage's time limit (their safety net)
 # where the first search's point is not good enough (_good_enough), one more in a wider window,
 # from that point, with twice the safety net (measured on the linked benchmark region: the first
 # stops at 3,941 homes against an LP bound of 3,933.6, HiGHS then needed 38 s to reach 3,938; a
@@ -198,10 +222,11 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     """A start for a stage from its LP optimum, a neighbourhood search around it (after RENS,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
-    at most :data:`ROUNDING_NODES` nodes (and :data:`ROUNDING_TIME_SHARE` of the stage's time
-    limit: a national receiving region's search took 17 s for its nodes), or until a point
-    the stage's own gaps accept against the LP bound (:func:`_good_enough`); without such a
-    point, once more within :data:`WIDE_WINDOW` for :data:`WIDE_NODES` nodes (the unfilled
+    at most :data:`ROUNDING_NODES` nodes and :data:`ROUNDING_CHECKS` of HiGHS's checks (counts,
+    so the same point on any machine; :data:`ROUNDING_TIME_SHARE` of the stage's time limit is
+    their safety net: a national receiving region's search took 17 s for its nodes), or until a
+    point the stage's own gaps accept against the LP bound (:func:`_good_enough`); without such a
+    point, once more within :data:`WIDE_WINDOW` for :data:`WIDE_NODES` nodes and twice the checks (the unfilled
     stage of the linked benchmark region 42 s -> 8 s, its answer the same). Its point is within
     a few homes of the LP bound, so HiGHS can stop at the root once its tolerance is met, where
     it otherwise spends seconds in cut rounds before its own heuristics run. Measured
@@ -235,7 +260,7 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
         solver.set_time_limit(share * (ROUNDING_TIME_SHARE * limit_before if time_limit_s is None else time_limit_s))
         if best is not None:
             solver.set_start(best)
-        found = solver.solve()
+        found = counted_solve(solver, int(share * ROUNDING_CHECKS))
         if found.has_solution and (best is None or float(cost @ found.x) < float(cost @ best)):
             best = found.x
         if best is not None and float(cost @ best) <= max(target, enough):

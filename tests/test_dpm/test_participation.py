@@ -188,10 +188,11 @@ def test_sparse_plan_on_the_default_region_needs_no_more_than_twice_the_fewest_r
 
 
 def test_participants_that_narrow_nothing_are_searched_again_for_longer(monkeypatch):
-    """Where the participation search stopped before it improved on its start (on a slower
-    machine: every corporation a giver and a taker, so no pair is left out), it runs once more
-    with PARTICIPATION_RETRY_SHARE of the efficiency limit, and the plan then runs only from its
-    givers to its takers (measured: synthetic 50 got 237 relations without the retry, 47 with)."""
+    """Where the participation search stopped before it improved on its start (every
+    corporation a giver and a taker, so no pair is left out), it runs once more with
+    PARTICIPATION_RETRY_CHECKS of HiGHS's checks (and PARTICIPATION_RETRY_SHARE of the
+    efficiency limit as its safety net), and the plan then runs only from its givers to its
+    takers (measured: synthetic 50 got 237 relations without the retry, 47 with)."""
     import dpm.efficiency as efficiency
     from conftest import DEFAULT_CASE
     from dpm.regional import solve_component
@@ -203,7 +204,7 @@ def test_participants_that_narrow_nothing_are_searched_again_for_longer(monkeypa
     limits, found = [], []
 
     def stopped_early_at_first(*args, **kwargs):
-        limits.append(args[6])
+        limits.append((args[6], args[8]))
         part = participants(*args, **kwargs)
         found.append(part)
         return Participants(part.bound, everyone, everyone) if len(limits) == 1 else part
@@ -211,8 +212,10 @@ def test_participants_that_narrow_nothing_are_searched_again_for_longer(monkeypa
     monkeypatch.setattr(efficiency, "participants", stopped_early_at_first)
     got = solve_component(case, tuple(case.regions))
     limit_s = case.scenario.solver.efficiency_time_limit_s
-    assert limits == [pytest.approx(efficiency.PARTICIPATION_SHARE * limit_s),
-                      pytest.approx(efficiency.PARTICIPATION_RETRY_SHARE * limit_s)]
+    assert limits == [(pytest.approx(efficiency.PARTICIPATION_SHARE * limit_s), efficiency.PARTICIPATION_CHECKS),
+                      (pytest.approx(efficiency.PARTICIPATION_RETRY_SHARE * limit_s),
+                       efficiency.PARTICIPATION_RETRY_CHECKS)]
+    assert efficiency.PARTICIPATION_RETRY_CHECKS > efficiency.PARTICIPATION_CHECKS
     assert len(found[1].givers) + len(found[1].takers) < 2 * len(everyone)  # (the retry narrows)
     moved = got.allocation[got.allocation["origin"] != got.allocation["executor"]]
     assert len(moved) and set(moved["origin"]) <= set(found[1].givers)
@@ -247,3 +250,48 @@ def test_whole_homes_on_chosen_relations_come_from_the_rounding_search_when_high
     decided = rm.model.variables["decision"].ids
     assert np.allclose(plan[decided], np.round(plan[decided]))
     assert least == -np.inf  # (nothing proven: no bound to report)
+
+
+def test_the_participants_path_gives_the_same_plan_however_fast_the_machine(monkeypatch, tmp_path):
+    """On the path of regions with more pairs than relations_bound takes (here nieuwbouw x2
+    of the default region, made to take it), every search ends on a count (HiGHS's checks or
+    nodes, an LP's end), not a clock: with every time limit ten times as long, as on a machine
+    ten times as fast, the plan and the homes left unfilled are the same, and no solve of
+    either run ended on a clock. (The participation search, relations_bound on its pairs, the
+    totals that keep the roles and the MIPs on the relations tried used to end on clocks of
+    1-2.5 s: on 21 of the 44 variants of benchmarks/variants.md a search ended on one, so the
+    plan depended on the machine; here the participation search ended on its 1 s clock, and
+    now ends at its count, 12 checks, in about 0.7 s.)"""
+    import pandas as pd
+
+    import dpm.efficiency as efficiency
+    from conftest import copy_default
+    from dpm.regional import solve_component
+    from dpm.solvers.highs import HighsSolver
+
+    folder = copy_default(tmp_path)
+    opgave = pd.read_csv(folder / "opgave.csv", dtype={"corporation_id": str}, keep_default_na=False)
+    opgave.loc[opgave["type"] == "nieuwbouw", "homes"] *= 2
+    opgave.to_csv(folder / "opgave.csv", index=False)
+    case = load_case(folder)
+    monkeypatch.setattr(efficiency, "RELATIONS_BOUND_PAIRS", 0)
+    runs = []
+    for faster in (1.0, 10.0):
+        real_run = HighsSolver._run
+
+        def run(self, real_run=real_run, faster=faster):
+            limit, self.limit_s = self.limit_s, self.limit_s * faster
+            try:
+                real_run(self)
+            finally:
+                self.limit_s = limit
+
+        monkeypatch.setattr(HighsSolver, "_run", run)
+        runs.append(solve_component(case, tuple(case.regions)))
+        monkeypatch.setattr(HighsSolver, "_run", real_run)
+    first, second = runs
+    assert first.clock_stops == [] and second.clock_stops == []
+    for table in ("allocation", "shortfall"):
+        assert getattr(first, table).equals(getattr(second, table)), table
+    assert [(s.name, s.status, s.objective) for s in first.stages] == [(s.name, s.status, s.objective)
+                                                                      for s in second.stages]

@@ -119,9 +119,14 @@ class _ScriptedSearch:
         self.integer = np.ones(n, bool)
         self.options = {"mip_abs_gap": 0.999, "mip_rel_gap": 0.0}
         self.limit_s, self.results, self.windows, self.nodes, self.starts = 60.0, list(results), [], [], []
+        self.label, self.checks = None, []
 
     def set_integrality(self, ids, integer):
         pass
+
+    def set_work_limit(self, checks):
+        if checks is not None:
+            self.checks.append(checks)
 
     def solve(self):
         return self.results.pop(0)
@@ -153,13 +158,15 @@ def _point(status, x):
 
 
 def test_the_rounding_searches_a_wider_window_only_when_its_point_is_not_good_enough():
-    from dpm.solvers.lexicographic import ROUNDING_NODES, ROUNDING_WINDOW, WIDE_NODES, WIDE_WINDOW, rounded_start
+    from dpm.solvers.lexicographic import (ROUNDING_CHECKS, ROUNDING_NODES, ROUNDING_WINDOW, WIDE_NODES, WIDE_WINDOW,
+                                           rounded_start)
 
     cost, lp = np.ones(3), _point("optimal", [10.5, 10.0, 10.0])  # LP bound 30.5: good enough at 31 + 0.999
     not_enough, enough = _point("solution_limit", [12, 12, 12]), _point("target_reached", [11, 10, 10])
     s = _ScriptedSearch([lp, not_enough, enough])
     assert np.array_equal(rounded_start(s, cost, None), enough.x)
     assert s.nodes[:2] == [ROUNDING_NODES, WIDE_NODES]
+    assert s.checks == [ROUNDING_CHECKS, 2 * ROUNDING_CHECKS]  # (counts of HiGHS's checks: the same on any machine)
     assert s.windows[0].max() == 2 * ROUNDING_WINDOW + 1 and s.windows[1].max() == 2 * WIDE_WINDOW + 1
     assert np.array_equal(s.starts[0], not_enough.x)  # the wider search starts from the first's point
     assert s.windows[-1].max() == 100 and s.options["objective_target"] == -np.inf  # bounds and target restored
@@ -356,9 +363,10 @@ def test_a_solve_stops_at_its_own_time_limit_however_long_the_instance_has_run(m
 def test_every_solve_a_clock_ends_is_noted_by_what_it_was():
     """``clock_stops`` collects the solves within its block that a time limit ended, by the
     search that asked for them or the stage they solve; a solve that ends on its own (optimal,
-    a node limit: a count, not the clock) is not noted, nor one outside any block."""
+    a node limit or a work limit: a count, not the clock) is not noted, nor one outside any
+    block. A search's counted solve (``counted_solve``) is noted by the search too."""
     from dpm.solvers.highs import clock_stops
-    from dpm.solvers.lexicographic import Stage, solve_lexicographic
+    from dpm.solvers.lexicographic import Stage, counted_solve, solve_lexicographic
 
     model = _market_split()
     s = make_solver(model, {"time_limit_s": 0.2, "mip_rel_gap": 0.0, "threads": 1, "random_seed": 0})
@@ -382,6 +390,14 @@ def test_every_solve_a_clock_ends_is_noted_by_what_it_was():
         with clock_stops(passed_on=True) as part:
             a_search()
     assert part == ["a_search"] and run == ["a_search"]
+
+    def a_counted_search(checks):  # (a count far off: the clock, its safety net, ends it; a near one does)
+        return counted_solve(s, checks)
+
+    with clock_stops() as counted:
+        assert a_counted_search(10**9).status == "time_limit"
+        assert a_counted_search(5).status == "work_limit"
+    assert counted == ["a_counted_search"] and s.label is None
 
 
 def test_a_work_limit_stops_a_solve_at_the_same_point_however_fast_the_machine(monkeypatch):
