@@ -2,8 +2,9 @@
 (benchmarks/run.py) that no setting was tuned for: one norm, rate or rule changed, an opgave
 scaled, synthetic regions of sizes between the benchmark ones. Each variant is written as a
 case folder and run with ``dpm run`` in its own process, as a user would; the table gives the
-wall time, the unfilled homes, the relations, and every stage that did not end optimal (its
-status and gap; ``~`` within its tolerance).
+wall time, the unfilled homes, the relations, every stage that did not end optimal (its
+status and gap; ``~`` within its tolerance), and the solves a clock ended (where none, the
+variant repeats byte for byte on any machine).
 
     python benchmarks/variants.py                      # every variant, writes benchmarks/variants.md
     python benchmarks/variants.py --only x2_mt1 15     # a subset, printed only
@@ -142,22 +143,27 @@ def one(name: str, timeout: float) -> dict:
             mark = "~" if status == "within_tolerance" else status
             stops.append(f"{stage} {mark}" + (f" {gap:.1%}" if gap else ""))
     objectives = summary.get("objectives", {})
+    clock = summary.get("clock", {}).get("stops", {})
     return {"variant": name, "wall_s": wall, "unfilled_homes": objectives.get("unfilled_homes"),
-            "relations": objectives.get("transfers"), "stops": "; ".join(stops)}
+            "relations": objectives.get("transfers"), "stops": "; ".join(stops),
+            "clock": ", ".join(f"{k} {v}" for k, v in clock.items())}
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| variant | wall s | unfilled homes | relations | stages not proven optimal (status, gap) |",
-             "|---|---|---|---|---|"]
+    lines = ["| variant | wall s | unfilled homes | relations | stages not proven optimal (status, gap) | clock stops |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['variant']} | {r['wall_s']:.1f} | | | **{r['error']}** |")
+            lines.append(f"| {r['variant']} | {r['wall_s']:.1f} | | | **{r['error']}** | |")
         else:
             lines.append(f"| {r['variant']} | {r['wall_s']:.1f} | {r['unfilled_homes']:,} | {r['relations']} | "
-                         f"{r['stops']} |")
-    return "\n".join(lines) + (f"\n\n`~`: within its tolerance (solver.homes_gap, solver.mip_rel_gap). Wall seconds "
-                               f"of `dpm run` (start-up included). {machine()}, 1 thread, the scenario's time limits. "
-                               f"Measured {time.strftime('%Y-%m-%d')}.\n")
+                         f"{r['stops']} | {r['clock']} |")
+    repeatable = sum(1 for r in rows if "error" not in r and not r["clock"])
+    return "\n".join(lines) + (f"\n\n`~`: within its tolerance (solver.homes_gap, solver.mip_rel_gap). Clock stops: "
+                               f"the solves a time limit or stall ended (summary.json `clock`), by stage or search; "
+                               f"where none, the variant gives the same files on any machine ({repeatable} of "
+                               f"{len(rows)}). Wall seconds of `dpm run` (start-up included). {machine()}, 1 thread, "
+                               f"the scenario's time limits. Measured {time.strftime('%Y-%m-%d')}.\n")
 
 
 def main() -> int:
