@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+from dpm import stops
 from dpm.model.errors import CaseError
 from dpm.solvers.errors import EngineUnavailable, NoSolution, WorkerLost
 
@@ -361,22 +362,6 @@ def cmd_validate(args) -> int:
 _written: list[Path] = []  # results folders completed in this call of main (read when a stop signal comes)
 
 
-class Stopped(KeyboardInterrupt):
-    """SIGINT (Ctrl-C) or SIGTERM: unwinds the run so that nothing half-written stays behind."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-_stop_requested: list[int] = []  # set by the handler: an exception after it is the stop's doing
-
-
-def _stop(signum, frame):
-    _stop_requested.append(signum)
-    raise Stopped(signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dpm", description="Opgaven & Middelen: allocate a woondeal region's "
                                      "opgave across its housing corporations (Duurzaam Prestatiemodel).")
@@ -438,12 +423,15 @@ def main(argv: list[str] | None = None) -> int:
     val.set_defaults(func=cmd_validate)
     args = parser.parse_args(argv)
     _written.clear()
-    _stop_requested.clear()
+    stops.requested.clear()
     handlers = {}
     if threading.current_thread() is threading.main_thread():
-        handlers = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        handlers = {sig: signal.signal(sig, stops.handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return args.func(args)
+        code = args.func(args)
+        if stops.requested:  # (a stop whose exception library code swallowed: see dpm.stops)
+            return _stopped(stops.requested[0])
+        return code
     except CaseError as err:
         _clear_progress()
         print(f"error: {err}", file=sys.stderr)
@@ -459,14 +447,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception:
-        if not _stop_requested:  # a real error
+        if not stops.requested:  # a real error
             raise
-        return _stopped(_stop_requested[0])  # e.g. an import that turned the interrupt into ImportError
+        return _stopped(stops.requested[0])  # e.g. an import that turned the interrupt into ImportError
     except KeyboardInterrupt as err:
         return _stopped(getattr(err, "signum", signal.SIGINT))
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+        stops.requested.clear()  # (a library call after this one, in the same process, is not stopped)
 
 
 def _stopped(signum: int) -> int:
@@ -487,7 +476,7 @@ def entry() -> None:
     load) instead of exiting with 128 + the signal number. Everything dpm writes is complete
     or removed by then (``dpm.results``)."""
     code = main()
-    if _stop_requested:
+    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):  # (stopped: see _stopped)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 import dpm
+from dpm import stops
 from dpm.outputs import MARKER, check_out, check_results_folder, marker_content, written_by_dpm
 from dpm.regional import RunResult, clock_summary, count_stops
 
@@ -200,6 +201,7 @@ def write_folder(out: Path, files: dict[str, Callable[[Path], None]], force: boo
     files = {**files, MARKER: json_file(marker_content(files, dpm.__version__))}
     out.parent.mkdir(parents=True, exist_ok=True)
     with _signals_deferred():
+        stops.check()  # (never start a folder after a stop, also one library code swallowed: dpm.stops)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
         tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a results folder follows the umask
         trash = None
