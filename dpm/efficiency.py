@@ -434,13 +434,16 @@ SPARSE_DELTA = 10.0  # sparse_plan: homes added to a relation's flow in its weig
 # Measured on the 44 variants of benchmarks/variants.md: these searches almost never end by themselves (the
 # participation search proves its bound on no variant; relations_bound on the participants' pairs ended at its
 # 2 s clock on all 8 that ran it; role_totals either finds its totals within 20 checks or found none by its
-# 2 s clock), so with clocks alone their plans depended on the machine: 21 of the 44 variants had a search
-# ended on a clock. Each count is about what the search reached at its former clock (participants 16-19
-# checks in 1 s, 4-9 on the largest regions; relations_bound on the participants' pairs 15-36 in 2 s).
+# 2 s clock), so with clocks alone their plans depended on the machine: 22 of the 44 variants had a solve
+# ended by a clock (10 now, benchmarks/variants.md). Each count is near what the search reached at its former
+# clock (participants 16-19 checks in its 1 s on most regions, 8-12 on the linked and the largest ones, where
+# 15 checks took 3 s and changed the linked region's plan; relations_bound on the participants' pairs 15-36 in
+# its 2 s; role_totals 9-31 in its 2 s).
 PARTICIPATION_CHECKS = 12  # the participation bound: each of its solves up to this many checks
 PARTICIPATION_SHARE = 0.3  # ... and this share of the efficiency time limit, its safety net
-# ... once more with this share where its participants narrow no pair: its solves stopped before they
-# improved on their start, which counts every corporation in (measured on a machine 1.6 times slower:
+# ... once more with more checks where its participants narrow no pair: its solves stopped before they
+# improved on their start, which counts every corporation in (measured, when shares of the limit were its
+# only limits, on a machine 1.6 times slower:
 # synthetic 50 at 0.1 got every corporation, no plan on its pairs, and the relations MIP on all 2,450
 # pairs gave 237 relations in 72 s; at 0.3 15 givers, 47 relations in 38 s; at 0.2 still everyone)
 PARTICIPATION_RETRY_CHECKS = 20

@@ -259,7 +259,7 @@ def test_the_participants_path_gives_the_same_plan_however_fast_the_machine(monk
     ten times as fast, the plan and the homes left unfilled are the same, and no solve of
     either run ended on a clock. (The participation search, relations_bound on its pairs, the
     totals that keep the roles and the MIPs on the relations tried used to end on clocks of
-    1-2.5 s: on 21 of the 44 variants of benchmarks/variants.md a search ended on one, so the
+    1-2.5 s: on 22 of the 44 variants of benchmarks/variants.md a solve ended on one, so the
     plan depended on the machine; here the participation search ended on its 1 s clock, and
     now ends at its count, 12 checks, in about 0.7 s.)"""
     import pandas as pd
