@@ -20,18 +20,20 @@ FILES = {*OUTPUTS, MARKER}
 
 
 def _start(out: Path, *extra: str, case: Path = DEFAULT_CASE) -> subprocess.Popen:
-    """``dpm run`` in a process of its own, returned once that process runs the command (its
-    ``exec`` done, as /proc shows), so that the delays below count from there. (The start-up
-    case failed in two CI runs on a busy machine with a complete folder; not reproduced here in
-    50 runs of the test under load nor in 310 of the command alone, so the failure message
-    now gives the exit code and stderr.)"""
-    proc = subprocess.Popen([sys.executable, "-m", "dpm.cli", "run", str(case), "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    cmdline = Path(f"/proc/{proc.pid}/cmdline")
-    deadline = time.monotonic() + 30
-    while cmdline.exists() and b"dpm.cli" not in cmdline.read_bytes() and time.monotonic() < deadline:
-        time.sleep(0.001)
-    return proc
+    """``dpm run`` in a process of its own, started with SIGINT's default action, as a shell
+    starts a command in the foreground. (A test run started as a background job, ``nohup ...
+    &``, ignores SIGINT, as POSIX asks of a non-interactive shell, and its children inherit
+    that until dpm sets its handler: a stop in the start-up phase was then ignored, and the run
+    wrote its folder and exited 0, in three CI runs started that way.)"""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "dpm.cli", "run", str(case), "--out", str(out), *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="module")
