@@ -145,30 +145,21 @@ def keeps_optimum(stage: Stage, cost: np.ndarray, x_fixed: np.ndarray, x: np.nda
     return bool(np.all(np.bincount(row, weights=cost[nz] * x[nz], minlength=len(upper)) <= upper + 1e-9))
 
 
-def counted_solve(solver: HighsSolver, checks: int | None) -> SolveResult:
+def counted_solve(solver: HighsSolver, checks: int | None, label: str | None = None) -> SolveResult:
     """``solver.solve()`` stopped at ``checks`` of HiGHS's checks (HighsSolver.set_work_limit: a
     count, the same stop on any machine; None: no count) for this solve only, cleared afterwards,
     also when the solve raises. Its time limit stays: the safety net. Where a clock ends it, it
-    is noted under the solver's label, else under the search that called this (as a search's
+    is noted (``dpm.solvers.highs.note_clock_stop``) as ``label`` (a stage, not the search that
+    asked for it), else under the solver's label or the search that called this (as a search's
     own ``solver.solve()`` is)."""
-    label = solver.label
-    solver.label = label or sys._getframe(1).f_code.co_name
+    before = solver.label
+    solver.label = label or before or sys._getframe(1).f_code.co_name
     solver.set_work_limit(checks)
     try:
         return solver.solve()
     finally:
-        solver.label = label
+        solver.label = before
         solver.set_work_limit(None)
-
-
-def _labelled_solve(solver: HighsSolver, label: str, work_limit: int | None = None) -> SolveResult:
-    """:func:`counted_solve` noted as ``label`` where a clock ends it (``dpm.solvers.highs.note_clock_stop``):
-    a stage, not the search that asked for it. The label is cleared afterwards, also when the solve raises."""
-    solver.label = label
-    try:
-        return counted_solve(solver, work_limit)
-    finally:
-        solver.label = None
 
 
 def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, value: float, bound: float | None):
@@ -184,7 +175,7 @@ def _prove(solver: HighsSolver, stage: Stage, cost: np.ndarray, x: np.ndarray, v
     limit_before = solver.limit_s
     solver.set_time_limit(solver.prove_s)
     solver.set_start(x)
-    out = _labelled_solve(solver, f"stage {stage.name} (proof)", solver.prove_checks)
+    out = counted_solve(solver, solver.prove_checks, f"stage {stage.name} (proof)")
     solver.limit_s = limit_before
     solver.set_mip_rel_gap(gap_before)
     if out.has_solution and float(cost @ out.x) <= value:
@@ -396,7 +387,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if solver.verbose:  # label the HiGHS log that follows
             print(f"\n=== dpm: stage '{stage.name}' ===", flush=True)
         solver.set_patience(stage.in_homes and stage.integral)
-        out: SolveResult = _labelled_solve(solver, f"stage {stage.name}", stage.work_limit)
+        out: SolveResult = counted_solve(solver, stage.work_limit, f"stage {stage.name}")
         solver.set_patience(False)
         solver.limit_s = limit_before
         solver.set_mip_rel_gap(gap_before)
