@@ -27,6 +27,7 @@ For ``balanced`` and ``cost`` step 4-5 are that stage's objective instead.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field, replace
 
@@ -121,11 +122,14 @@ def _on_pairs(rm: RegionModel, make_solver, pairs_used) -> HighsSolver:
     return solver
 
 
-def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.ndarray | None, float]:
+def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used,
+             floor: float = 0.0) -> tuple[np.ndarray | None, float]:
     """The least unfilled opgave, then the fewest relations, with only the relations
     ``pairs_used`` allowed (None: no plan within the limit), and the proven lower bound on
     the (weighted) unfilled opgave in whole homes on those relations (inf: none within the
-    limit; -inf: the search proved nothing).
+    limit; -inf: the search proved nothing). ``floor``: a proven lower bound on the relations
+    of every plan; a plan on no more relations than that skips the search for fewer (measured:
+    0.6 s on the rent variant, whose plan on the bound's 10 relations that search proved again).
 
     First the neighbourhood search of the LP optimum on these relations (the first window of
     stage 2's rounding search, :func:`dpm.solvers.lexicographic.rounded_start`, up to
@@ -157,6 +161,8 @@ def _on_only(rm: RegionModel, make_solver, opts: dict, pairs_used) -> tuple[np.n
     x = found.x if found.has_solution else start
     if x is None:
         return None, least
+    if relations(rm, x) <= floor:  # (no plan has fewer)
+        return lm.solution(x).x, least
     solver.set_objective(rm.stage("transfers").cost, abs_gap=0.999)
     solver.set_start(x)
     solver.set_node_limit(FEWEST_NODES)
@@ -351,7 +357,7 @@ def relations_bound(rm: RegionModel, make_solver, x: np.ndarray | None, roles: R
     for repaired in range(1 + repair):
         if not out.has_solution:
             return bound, None
-        plan, least = _on_only(rm, make_solver, opts, np.flatnonzero(np.round(out.x[y]) > 0.5))
+        plan, least = _on_only(rm, make_solver, opts, np.flatnonzero(np.round(out.x[y]) > 0.5), floor=bound)
         if plan is not None or least == -np.inf or (room == 0.0 and least != np.inf):
             return bound, plan  # (a plan; no bound to make room for; the first set not proven unfit)
         if repaired == repair:  # (no relations chosen again that would not be tried)
@@ -515,9 +521,8 @@ def _fix_relations(solver: HighsSolver, rm: RegionModel, x: np.ndarray) -> None:
     solver.fix_columns(unused, np.zeros(len(unused)))
 
 
-def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles: Roles, restricted: bool,
-                      agg: RegionModel, x_agg: np.ndarray, limit: float, choice_limit: float, hint: Plan | None,
-                      opts: dict, curve_point: bool = False):
+def _fewest_relations(models: "FullModels", solver_for, roles: Roles, agg: RegionModel, x_agg: np.ndarray,
+                      limit: float, choice_limit: float, hint: Plan | None, opts: dict, curve_point: bool = False):
     """Stage ``transfers``: :func:`_fewest_relations_searched`, labelled ``time_limit`` where a
     plan not proven comes from searches a clock ended, ``work_limit`` where only their counts
     (node and work limits) did: the same plan on any machine, which more time would not change
@@ -525,16 +530,15 @@ def _fewest_relations(case, regions, rm: RegionModel, solver, solver_for, roles:
     ``time_limit`` with no solve of the run ended by a clock)."""
     with clock_stops(passed_on=True) as stops:
         rm, solver, x, restricted, report = _fewest_relations_searched(
-            case, regions, rm, solver, solver_for, roles, restricted, agg, x_agg, limit, choice_limit, hint, opts,
-            curve_point)
+            models, solver_for, roles, agg, x_agg, limit, choice_limit, hint, opts, curve_point)
     if report.status == "time_limit" and not stops:
         report = replace(report, status="work_limit")
     return rm, solver, x, restricted, report
 
 
-def _fewest_relations_searched(case, regions, rm: RegionModel, solver, solver_for, roles: Roles, restricted: bool,
-                               agg: RegionModel, x_agg: np.ndarray, limit: float, choice_limit: float,
-                               hint: Plan | None, opts: dict, curve_point: bool = False):
+def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, agg: RegionModel, x_agg: np.ndarray,
+                               limit: float, choice_limit: float, hint: Plan | None, opts: dict,
+                               curve_point: bool = False):
     """Stage ``transfers`` (MODEL.md 5; docs/model.md, the efficiency stage, step 4): the plan on
     the fewest relations found, reported against the best bound. First :func:`relations_bound`
     on every pair (up to :data:`RELATIONS_BOUND_PAIRS`), with the hint's plan as a start; if that
@@ -544,11 +548,12 @@ def _fewest_relations_searched(case, regions, rm: RegionModel, solver, solver_fo
     stage's time. Where the plan is not proven, on up to :data:`LP_BOUND_PAIRS` pairs, the
     relations LP's bound too (:func:`lp_bound`; not for a point of the trade-off curve,
     ``curve_point``, whose relations_bound also has half its shorter time limit and no node
-    limit). Returns the model the plan is a point of, its solver, the plan, whether its pairs
-    are restricted, the report."""
+    limit). ``models``: the full models on every pair and on the pairs the roles allow, each
+    built where a search above first needs it. Returns the model the plan is a point of, its solver, the plan, whether its pairs are
+    restricted, the report."""
     clock = time.perf_counter()
     tol = opts["stage_tolerance"]
-    wide = build_region_model(case, regions, roles=roles) if restricted else rm
+    case, regions, wide = models.case, models.regions, models.every_pair
     carried = carry(wide, hint.rm, hint.x) if hint is not None else None
     bound, found = float(roles.bound), None
     if len(wide.pairs) <= RELATIONS_BOUND_PAIRS:
@@ -568,7 +573,7 @@ def _fewest_relations_searched(case, regions, rm: RegionModel, solver, solver_fo
             part = participants(agg, held, limit, x_agg, roles, opts, share * float(opts["time_limit_s"]), choice_limit,
                                 checks)
             bound = max(bound, float(part.bound))
-            narrow = _narrowed(case, regions, roles, part, rm)
+            narrow = _narrowed(case, regions, roles, part, models.by_roles[0])
             if narrow is not None or proven():
                 break
         narrowed = (_narrow_plan(narrow, solver_for, roles, agg, x_agg, limit, choice_limit, opts)
@@ -578,17 +583,16 @@ def _fewest_relations_searched(case, regions, rm: RegionModel, solver, solver_fo
         # the reweighted LP's relations first, the dive where they carry no plan (measured: the same
         # relations on every benchmark variant and region of scenarios/nederland; synthetic 10 at 1.5 %
         # rent 14.4 s -> 5.8 s, nieuwbouw x1.5 16.3 s -> 12.7 s: the dive's tries stop at their safety net)
+        rm, _, restricted = models.by_roles
         other = sparse_plan(rm, solver_for, opts, choice_limit)
         other = dive(rm, solver_for, roles, opts) if other is None else other
         plans += [(rm, other, restricted)] if other is not None else []
     if plans:
-        model, x, restricted_to = min(plans, key=lambda mp: relations(mp[0], mp[1]))  # the first of the fewest
+        rm, x, restricted = min(plans, key=lambda mp: relations(mp[0], mp[1]))  # the first of the fewest
         status = "time_limit"  # honest_status says optimal when the bound proves it
     else:  # no plan yet: the relations stage on the full model, every pair
-        model, status, restricted_to = wide, None, False
-    if model is not rm:
-        rm, solver = model, solver_for(model)
-    restricted = restricted_to
+        rm, status, restricted = wide, None, False
+    solver = solver_for(rm)
     if status is None:  # (half the stage's time: the dive has used up to the other half)
         fallback = rm.stage("transfers")
         fallback.time_limit_s = 0.5 * float(opts["time_limit_s"])
@@ -660,6 +664,31 @@ def _fits(rm: RegionModel, x: np.ndarray, limit: float, tol: float = 1e-6) -> bo
     return bool(rows and cols and rm.stages()[1].cost @ x <= limit + tol * max(1.0, limit))
 
 
+class FullModels:
+    """The full models of one region's efficiency stage (MODEL.md 5), each built when first
+    used: on up to :data:`RELATIONS_BOUND_PAIRS` pairs the transfers stage's plan is mostly on
+    every pair (measured: 0.5 s of the rent variant's 8 s went to totals and a model it did not
+    use). ``role_totals()``: totals that keep the roles (:func:`role_totals`)."""
+
+    def __init__(self, case, regions: tuple[str, ...], roles: Roles, role_totals):
+        self.case, self.regions, self.roles, self._role_totals = case, regions, roles, role_totals
+
+    @functools.cached_property
+    def every_pair(self) -> RegionModel:
+        """Every pair allowed (the roles' cover rows only)."""
+        return build_region_model(self.case, self.regions, roles=self.roles)
+
+    @functools.cached_property
+    def by_roles(self) -> tuple[RegionModel, np.ndarray | None, bool]:
+        """The model whose pairs the roles restrict (:meth:`Roles.allows`) where totals that keep
+        the roles exist (without them every pair stays allowed): the model, those totals, and
+        whether it is restricted."""
+        totals = self._role_totals()
+        if totals is None or not (self.roles.must_give or self.roles.must_take):
+            return self.every_pair, totals, False
+        return build_region_model(self.case, self.regions, roles=self.roles, restrict=True), totals, True
+
+
 def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float, slack: float,
          verbose: bool = False, on_stage=None, stages_wanted: str = "all", hint: Plan | None = None,
          time_limit_s: float | None = None) -> Plan:
@@ -676,33 +705,31 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     limit = optimum + slack
     agg_stages = agg.stages()
     roles = solidarity_roles(agg, _continuity_fix(agg_stages[0], x_agg, tol), limit, opts)
-    # (without such totals every pair stays allowed)
-    totals = role_totals(agg, x_agg, roles, limit, opts, verbose)
-    restricted = totals is not None and bool(roles.must_give or roles.must_take)
-    rm = build_region_model(case, regions, roles=roles, restrict=restricted)
-    # balanced and cost: a start, on the fewest relations only (their stage moves homes its own way;
-    # measured: the split's homes-moved stage took 10 s on a synthetic 20-corporation region).
-    # (The plans of the transfers stage keep it: homes moved less drop relations, measured on a
-    # synthetic 30-corporation region, whose plan is the split of role totals: 46 relations, 66 without.)
-    start = lambda: _start(rm, agg, totals if restricted else x_agg, opts, fewest_moved=False)  # noqa: E731
-    full = rm.stages()
     efficiency = sc.allocation.efficiency
+
+    models = FullModels(case, regions, roles, lambda: role_totals(agg, x_agg, roles, limit, opts, verbose))
 
     def solver_for(model: RegionModel, relaxed: bool = False) -> HighsSolver:
         return efficiency_solver(model, agg, x_agg, limit, opts, verbose, relaxed)
 
-    solver = solver_for(rm)
     reports: list[StageReport] = []
     if efficiency != "transfers":
-        result = solve_lexicographic(solver, full[2:], start(), tol, opts["homes_gap"], on_stage)
+        rm, totals, restricted = models.by_roles
+        solver = solver_for(rm)
+        # a start on the fewest relations only (their stage moves homes its own way; measured: the
+        # split's homes-moved stage took 10 s on a synthetic 20-corporation region). (The plans of
+        # the transfers stage keep it: homes moved less drop relations, measured on a synthetic
+        # 30-corporation region, whose plan is the split of role totals: 46 relations, 66 without.)
+        start = _start(rm, agg, totals if restricted else x_agg, opts, fewest_moved=False)
+        result = solve_lexicographic(solver, rm.stages()[2:], start, tol, opts["homes_gap"], on_stage)
         x = rm.model.solution(result.x).x
         reports += result.stages
     else:
         if on_stage is not None:
             on_stage("transfers")
-        rm, solver, x, restricted, report = _fewest_relations(case, regions, rm, solver, solver_for, roles, restricted,
-                                                              agg, x_agg, limit, optimum + CHOICE_SHARE * slack,
-                                                              hint, opts, curve_point=stages_wanted != "all")
+        rm, solver, x, restricted, report = _fewest_relations(models, solver_for, roles, agg, x_agg, limit,
+                                                              optimum + CHOICE_SHARE * slack, hint, opts,
+                                                              curve_point=stages_wanted != "all")
         reports.append(report)
         full = rm.stages()
         transfers, moved = (next(s for s in full if s.name == n) for n in ("transfers", "homes_moved"))
