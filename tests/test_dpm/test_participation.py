@@ -295,3 +295,37 @@ def test_the_participants_path_gives_the_same_plan_however_fast_the_machine(monk
         assert getattr(first, table).equals(getattr(second, table)), table
     assert [(s.name, s.status, s.objective) for s in first.stages] == [(s.name, s.status, s.objective)
                                                                       for s in second.stages]
+
+
+def test_a_plan_on_as_many_relations_as_the_roles_force_is_proven_without_the_relations_mip(monkeypatch):
+    """The default region: three corporations must give (the roles' bound is 3), and the
+    reweighted LP relates them over 3 relations; the whole-homes plan on those is the plan,
+    proven optimal by the roles' bound alone, so relations_bound's MIP never runs. The MIP,
+    where it runs, proves no fewer: the same count, and the same homes unfilled."""
+    import dpm.efficiency as efficiency
+    from conftest import DEFAULT_CASE
+    from dpm.regional import solve_component
+
+    case = load_case(DEFAULT_CASE)
+    called = []
+    real_bound = efficiency.relations_bound
+
+    def bound_noted(*args, **kwargs):
+        called.append(1)
+        return real_bound(*args, **kwargs)
+
+    monkeypatch.setattr(efficiency, "relations_bound", bound_noted)
+    shortcut = solve_component(case, tuple(case.regions))
+    assert called == []
+    transfers = next(s for s in shortcut.stages if s.name == "transfers")
+    assert transfers.status == "optimal" and transfers.objective == transfers.bound == 3
+    moved = shortcut.allocation[shortcut.allocation["origin"] != shortcut.allocation["executor"]]
+    assert len(moved.groupby(["origin", "executor"])) == 3
+
+    real_sparse = efficiency.sparse_plan
+    monkeypatch.setattr(efficiency, "sparse_plan",  # (the check that takes the shortcut, declined)
+                        lambda *a, at_most=None, **k: None if at_most is not None else real_sparse(*a, **k))
+    mip = solve_component(case, tuple(case.regions))
+    assert called == [1]
+    assert next(s for s in mip.stages if s.name == "transfers").objective == 3
+    assert mip.objectives["unfilled_homes"] == shortcut.objectives["unfilled_homes"]
