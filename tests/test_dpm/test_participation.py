@@ -168,6 +168,22 @@ def test_sparse_plan_is_a_whole_homes_plan_within_the_limit(tmp_path, name):
     assert relations(rm, plan) == best["transfers"]
 
 
+def test_sparse_plan_tries_whole_homes_only_on_as_many_relations_as_asked():
+    """``sparse_plan(at_most=n)``: whole homes are tried on the reweighted LP's relations only
+    where they are at most n (the shortcut of the transfers stage, and the participants' pairs
+    after relations_bound's plan); on the default region the LP relates 3 pairs, so 2 gives no
+    plan and 3 the same plan as no limit."""
+    from dpm.efficiency import relations, sparse_plan
+    from conftest import DEFAULT_CASE
+
+    case = load_case(DEFAULT_CASE)
+    rm, solver_for, opts, limit, choice = _sparse_setting(case, tuple(case.regions))
+    assert sparse_plan(rm, solver_for, opts, choice, at_most=2) is None
+    plan = sparse_plan(rm, solver_for, opts, choice, at_most=3)
+    assert plan is not None and relations(rm, plan) == 3
+    assert np.array_equal(plan, sparse_plan(rm, solver_for, opts, choice))
+
+
 @pytest.mark.parametrize("max_partners", [0, 1])
 def test_sparse_plan_on_the_default_region_needs_no_more_than_twice_the_fewest_relations(max_partners):
     """On scenarios/voorbeeldregio (3 relations, proven by the full stage) the sparse plan is a
