@@ -345,3 +345,24 @@ def test_a_plan_on_as_many_relations_as_the_roles_force_is_proven_without_the_re
     assert called == [1]
     assert next(s for s in mip.stages if s.name == "transfers").objective == 3
     assert mip.objectives["unfilled_homes"] == shortcut.objectives["unfilled_homes"]
+
+
+def test_the_participants_pairs_need_no_search_for_totals_that_keep_the_roles(monkeypatch):
+    """On the participants' path (the default region, made to take it), the plan comes from
+    the participants' pairs, compared with every pair: the totals that keep the roles, a
+    search that ended on its safety-net clock on the linked benchmark region, are never
+    searched (they serve only the roles' model, which this plan does not use)."""
+    import dpm.efficiency as efficiency
+    from conftest import DEFAULT_CASE
+    from dpm.regional import solve_component
+
+    monkeypatch.setattr(efficiency, "RELATIONS_BOUND_PAIRS", 0)
+    searched = []
+    real = efficiency.role_totals
+    monkeypatch.setattr(efficiency, "role_totals", lambda *a, **k: searched.append(1) or real(*a, **k))
+    case = load_case(DEFAULT_CASE)
+    got = solve_component(case, tuple(case.regions))
+    assert searched == []
+    moved = got.allocation[got.allocation["origin"] != got.allocation["executor"]]
+    optimum = next(s for s in got.stages if s.name == "unfilled").objective
+    assert len(moved) and got.objectives["unfilled_homes"] <= optimum + unfilled_slack(case.scenario, optimum)
