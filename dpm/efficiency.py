@@ -390,8 +390,10 @@ FEWEST_NODES = 200
 # (default at a market rate of 5 %, synthetic 10 of seed 2, the linked regions among them), so their plans
 # depended on the machine. The second proved its plan within 144 checks in 0.3 s, or ended on that clock
 # after 7-19 (synthetic 15 dropped 2 relations in 14).
+# (the safety net was 0.5 until measured: on the linked region at ICR 1.8 the second MIP took 23 checks in 5.2 s in
+# a slow hour, a clock stop, where its 25 had fit in 5 s before)
 ON_ONLY_CHECKS = 25
-ON_ONLY_SHARE = 0.5
+ON_ONLY_SHARE = 1.0
 # relations_bound on every pair: times the relations are chosen again with room for whole homes
 # (measured on the regions of scenarios/nederland: 50 -> 13 relations, 18 -> 9, 15 -> 11)
 REPAIR_ROUNDS = 2
@@ -545,8 +547,11 @@ def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, a
                                limit: float, choice_limit: float, hint: Plan | None, opts: dict,
                                curve_point: bool = False):
     """Stage ``transfers`` (MODEL.md 5; docs/model.md, the efficiency stage, step 4): the plan on
-    the fewest relations found, reported against the best bound. First :func:`relations_bound`
-    on every pair (up to :data:`RELATIONS_BOUND_PAIRS`), with the hint's plan as a start; if that
+    the fewest relations found, reported against the best bound. First, up to
+    :data:`RELATIONS_BOUND_PAIRS` pairs, the hint's plan if it meets the roles' bound, else
+    :func:`sparse_plan` on every pair where the reweighted LP relates no more corporations than
+    that bound (a plan then proven by it), else :func:`relations_bound` on every pair, with the
+    hint's plan as a start; if that
     does not prove a plan, the participation bound (:func:`participants`) and a search on the
     pairs of its givers and takers (:func:`_narrow_plan`); else :func:`sparse_plan`, failing
     that the :func:`dive`; if none found a plan, the relations MIP on every pair for half the
@@ -554,8 +559,8 @@ def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, a
     relations LP's bound too (:func:`lp_bound`; not for a point of the trade-off curve,
     ``curve_point``, whose relations_bound also has half its shorter time limit and no node
     limit). ``models``: the full models on every pair and on the pairs the roles allow, each
-    built where a search above first needs it. Returns the model the plan is a point of, its solver, the plan, whether its pairs are
-    restricted, the report."""
+    built where a search above first needs it. Returns the model the plan is a point of, its
+    solver, the plan, whether its pairs are restricted, the report."""
     clock = time.perf_counter()
     tol = opts["stage_tolerance"]
     case, regions, wide = models.case, models.regions, models.every_pair
@@ -649,9 +654,10 @@ def _narrow_plan(narrow: RegionModel, solver_for, roles: Roles, agg: RegionModel
     variants of benchmarks/variants.md once relations_bound ended on a count
     (:data:`NARROW_CHECKS`) instead of its 2 s clock: the chain of three default regions 27
     against 22, two synthetic regions linked both ways 12 against 10, synthetic 20 of the
-    benchmark 12 against 13 (the sparse plan 1.5 s more, now skipped: its LP's relations, 12
-    or more, are not fewer than the plan's, and only then are whole homes tried on them); on the linked benchmark region's 37
-    pairs relations_bound found no plan in 4.1 s and the sparse plan has 15 relations (0.9 s).
+    benchmark 12 against 13 (the sparse plan 1.5 s more, now skipped: whole homes are tried on
+    the reweighted LP's relations only where they are fewer than the plan's, and there they are
+    12 or more); on the linked benchmark region's 37 pairs relations_bound found no plan in
+    4.1 s and the sparse plan has 15 relations (0.9 s).
     Failing both, the transportation split of whole totals in which only those givers give and
     those takers take (:func:`role_totals`). Returns [(model, plan, True), ...] or []."""
     plans, x = [], None
