@@ -553,8 +553,7 @@ def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, a
     :data:`RELATIONS_BOUND_PAIRS` pairs, the hint's plan if it meets the roles' bound, else
     :func:`sparse_plan` on every pair where the reweighted LP relates no more corporations than
     that bound (a plan then proven by it), else :func:`relations_bound` on every pair, with the
-    hint's plan as a start; if that
-    does not prove a plan, the participation bound (:func:`participants`) and a search on the
+    hint's plan as a start; if that does not prove a plan, the participation bound (:func:`participants`) and a search on the
     pairs of its givers and takers (:func:`_narrow_plan`); else :func:`sparse_plan`, failing
     that the :func:`dive`; if none found a plan, the relations MIP on every pair for half the
     stage's time. Where the plan is not proven, on up to :data:`LP_BOUND_PAIRS` pairs, the
