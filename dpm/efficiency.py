@@ -8,8 +8,12 @@ plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is va
    sees the price of the last homes in the trade-off curve (:func:`tradeoff_curve`);
 2. the roles: who must give, who must take (LPs), and so a lower bound on the relations;
 3. totals that keep the roles (aggregate model, first solution within the limit, within
-   :data:`ROLE_TOTALS_CHECKS` of HiGHS's checks); if none is found, every pair stays allowed;
-4. ``transfers``: fewest relations. First the relations stage with only the relations
+   :data:`ROLE_TOTALS_CHECKS` of HiGHS's checks), searched only where a later step uses the
+   model on the pairs the roles allow (:class:`FullModels`); if none is found, every pair stays
+   allowed;
+4. ``transfers``: fewest relations. First, where the roles force relations, the reweighted
+   LP on every pair (:func:`sparse_plan`): a whole-homes plan on no more relations than the
+   roles' bound is proven by it. Else the relations stage with only the relations
    integer, on every pair (:func:`relations_bound`): its optimum is a lower bound for every
    whole-homes plan, and its relations are tried in whole homes; a plan that meets the
    bound is proven. On regions with more pairs than that stage can take, the participation
