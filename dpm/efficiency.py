@@ -238,23 +238,16 @@ def dive(rm: RegionModel, make_solver, roles: Roles, opts: dict, rounds: int = 4
     return None
 
 
-def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float,
-                at_most: int | None = None) -> np.ndarray | None:
-    """A whole-homes plan on few relations where :func:`relations_bound` does not fit (too many
-    pairs) or finds none: the support of a reweighted LP, then whole homes on it. The LP
-    relaxation of the full model (at most ``choice_limit`` unfilled, room below the stage's
-    limit for whole homes)
-    minimises the homes moved per relation, each weighted 1 / (its flow in the previous LP +
-    :data:`SPARSE_DELTA` homes) (iteratively reweighted l1, as in sparse recovery: a relation
-    that carries little becomes dear, one that carries much cheap), until the relations used
-    repeat (at most :data:`SPARSE_LPS` LPs, warm-started: milliseconds after the first); where
-    relations break ``min_transfer`` or ``max_partners`` (the LP relaxes both), they are closed
-    and the LP solved again (:func:`_within_rules`). On those relations only, whole homes by
-    the neighbourhood search of the LP optimum (:func:`dpm.solvers.lexicographic.rounded_start`),
-    else by :func:`_on_only`. Measured on the synthetic 40-corporation region, on the
-    participants' 250 pairs: 38 relations in 1.4 s, where the split of role totals gave 65 in
-    4.5 s (a longer relations MIP proves at least 26 on those pairs, 22 on every pair, in 120 s
-    each). None: no plan found, or (``at_most``) the LP's relations are more than that."""
+def sparse_relations(rm: RegionModel, make_solver, choice_limit: float) -> np.ndarray | None:
+    """The relations (pair positions) of a reweighted LP, None where it has no solution (or
+    ``rm`` no pair). The LP relaxation of the full model (at most ``choice_limit`` unfilled,
+    room below the stage's limit for whole homes) minimises the homes moved per relation, each
+    weighted 1 / (its flow in the previous LP + :data:`SPARSE_DELTA` homes) (iteratively
+    reweighted l1, as in sparse recovery: a relation that carries little becomes dear, one that
+    carries much cheap), until the relations used repeat (at most :data:`SPARSE_LPS` LPs,
+    warm-started: milliseconds after the first); where relations break ``min_transfer`` or
+    ``max_partners`` (the LP relaxes both), they are closed and the LP solved again
+    (:func:`_within_rules`)."""
     lm = rm.model
     y = lm.variables["transfer"].ids
     if not len(y):
@@ -263,13 +256,11 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float,
     pair = rm.moves["pair"].to_numpy()
     moved = pair >= 0
     least = rm.least_transfer()
-    unfilled = rm.stages()[1].cost
     lp = make_solver(rm, relaxed=True)
-    _limit_row(lp, unfilled, choice_limit)
+    _limit_row(lp, rm.stages()[1].cost, choice_limit)
     # a safety net, of the scenario's efficiency limit even on a point of the trade-off curve (which
     # has less): the plan then does not depend on the stage's limit (measured: 0.7 s for all 4 LPs)
-    safety_s = SPARSE_ROUNDING_SHARE * rm.case.scenario.solver.efficiency_time_limit_s
-    lp.set_time_limit(safety_s)
+    lp.set_time_limit(SPARSE_ROUNDING_SHARE * rm.case.scenario.solver.efficiency_time_limit_s)
     weight, used = np.ones(len(y)), None
     for _ in range(SPARSE_LPS):
         cost = np.zeros(lm.n_cols)
@@ -287,8 +278,25 @@ def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float,
         elif used is not None and np.array_equal(support, used):
             break
         used, weight = allowed, 1.0 / (flow + SPARSE_DELTA)
-    if at_most is not None and len(used) > at_most:
+    return used
+
+
+def sparse_plan(rm: RegionModel, make_solver, opts: dict, choice_limit: float,
+                used: np.ndarray | None = None) -> np.ndarray | None:
+    """A whole-homes plan on few relations where :func:`relations_bound` does not fit (too many
+    pairs) or finds none: whole homes on the relations of a reweighted LP
+    (:func:`sparse_relations`, or ``used`` where the caller has them already), by the
+    neighbourhood search of the LP optimum on those relations only
+    (:func:`dpm.solvers.lexicographic.rounded_start`), else by :func:`_on_only`. Measured on the
+    synthetic 40-corporation region, on the participants' 250 pairs: 38 relations in 1.4 s,
+    where the split of role totals gave 65 in 4.5 s (a longer relations MIP proves at least 26
+    on those pairs, 22 on every pair, in 120 s each). None: no plan found."""
+    used = sparse_relations(rm, make_solver, choice_limit) if used is None else used
+    if used is None:
         return None
+    lm = rm.model
+    unfilled = rm.stages()[1].cost
+    safety_s = SPARSE_ROUNDING_SHARE * rm.case.scenario.solver.efficiency_time_limit_s
     solver = _on_pairs(rm, make_solver, used)
     # (its node limit, not the stage's 5 % safety net, ends it: measured on synthetic 40, 0.5 s
     # stopped it at 31,906 homes, its 500 nodes reach 31,881 in 1.5 s, within the next stage's gap;
@@ -572,6 +580,7 @@ def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, a
     carried = carry(wide, hint.rm, hint.x) if hint is not None else None
     bound = float(roles.bound)
     plans = [(wide, carried, False)] if carried is not None else []
+    sparse = None  # the reweighted LP's relations on every pair, where computed
 
     def proven() -> bool:
         return bool(plans) and min(relations(m, p) for m, p, _ in plans) <= bound
@@ -581,7 +590,9 @@ def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, a
         # them is proven at once (measured: the default region, 3 relations in 0.14 s where
         # relations_bound took 0.64 s; synthetic 10 4 relations in 0.6 s instead of 1.3 s; on the
         # other benchmark variants the LP's relations are more, and the check costs its LPs only)
-        first = sparse_plan(wide, solver_for, opts, choice_limit, at_most=roles.bound)
+        sparse = sparse_relations(wide, solver_for, choice_limit)
+        first = sparse_plan(wide, solver_for, opts, choice_limit, sparse) if (
+            sparse is not None and len(sparse) <= roles.bound) else None
         plans = [(wide, first, False)] + plans if first is not None else plans
     found = None
     if len(wide.pairs) <= RELATIONS_BOUND_PAIRS and not proven():
@@ -609,7 +620,7 @@ def _fewest_relations_searched(models: "FullModels", solver_for, roles: Roles, a
         # relations on every benchmark variant and region of scenarios/nederland; synthetic 10 at 1.5 %
         # rent 14.4 s -> 5.8 s, nieuwbouw x1.5 16.3 s -> 12.7 s: the dive's tries stop at their safety net)
         rm, _, restricted = models.by_roles
-        other = sparse_plan(rm, solver_for, opts, choice_limit)
+        other = sparse_plan(rm, solver_for, opts, choice_limit, sparse if rm is wide else None)
         other = dive(rm, solver_for, roles, opts) if other is None else other
         plans += [(rm, other, restricted)] if other is not None else []
     if plans:
@@ -674,7 +685,9 @@ def _narrow_plan(narrow: RegionModel, solver_for, roles: Roles, agg: RegionModel
         if x is not None and relations(narrow, x) <= bound:
             return plans
     # (whole homes on the reweighted LP's relations only where those are fewer than the plan's)
-    x = sparse_plan(narrow, solver_for, opts, choice_limit, at_most=None if x is None else relations(narrow, x) - 1)
+    used = sparse_relations(narrow, solver_for, choice_limit)
+    x = sparse_plan(narrow, solver_for, opts, choice_limit, used) if (
+        used is not None and (x is None or len(used) < relations(narrow, x))) else None
     plans += [(narrow, x, True)] if x is not None else []
     if plans:
         return plans

@@ -168,19 +168,21 @@ def test_sparse_plan_is_a_whole_homes_plan_within_the_limit(tmp_path, name):
     assert relations(rm, plan) == best["transfers"]
 
 
-def test_sparse_plan_tries_whole_homes_only_on_as_many_relations_as_asked():
-    """``sparse_plan(at_most=n)``: whole homes are tried on the reweighted LP's relations only
-    where they are at most n (the shortcut of the transfers stage, and the participants' pairs
-    after relations_bound's plan); on the default region the LP relates 3 pairs, so 2 gives no
-    plan and 3 the same plan as no limit."""
-    from dpm.efficiency import relations, sparse_plan
+def test_the_reweighted_lps_relations_are_those_its_plan_is_made_on():
+    """``sparse_relations``: the reweighted LP's relations, which the callers compare with a
+    bound before whole homes are tried on them (the transfers stage's proof by the roles'
+    bound, the participants' pairs after relations_bound's plan); on the default region the LP
+    relates 3 pairs, and the plan made on them given (``used``) is the plan made without them."""
+    from dpm.efficiency import relations, sparse_plan, sparse_relations
     from conftest import DEFAULT_CASE
 
     case = load_case(DEFAULT_CASE)
     rm, solver_for, opts, limit, choice = _sparse_setting(case, tuple(case.regions))
-    assert sparse_plan(rm, solver_for, opts, choice, at_most=2) is None
-    plan = sparse_plan(rm, solver_for, opts, choice, at_most=3)
+    used = sparse_relations(rm, solver_for, choice)
+    assert used is not None and len(used) == 3
+    plan = sparse_plan(rm, solver_for, opts, choice, used)
     assert plan is not None and relations(rm, plan) == 3
+    assert set(np.flatnonzero(np.round(plan[rm.model.variables["transfer"].ids]) > 0.5)) <= set(used)
     assert np.array_equal(plan, sparse_plan(rm, solver_for, opts, choice))
 
 
@@ -338,9 +340,7 @@ def test_a_plan_on_as_many_relations_as_the_roles_force_is_proven_without_the_re
     moved = shortcut.allocation[shortcut.allocation["origin"] != shortcut.allocation["executor"]]
     assert len(moved.groupby(["origin", "executor"])) == 3
 
-    real_sparse = efficiency.sparse_plan
-    monkeypatch.setattr(efficiency, "sparse_plan",  # (the check that takes the shortcut, declined)
-                        lambda *a, at_most=None, **k: None if at_most is not None else real_sparse(*a, **k))
+    monkeypatch.setattr(efficiency, "sparse_relations", lambda *a, **k: None)  # (the shortcut declined)
     mip = solve_component(case, tuple(case.regions))
     assert called == [1]
     assert next(s for s in mip.stages if s.name == "transfers").objective == 3
