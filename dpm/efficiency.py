@@ -27,7 +27,8 @@ plan is found in these steps (see :mod:`dpm.model.solidarity` for why each is va
 6. the reported plan is the transportation split of the final totals: netted by
    construction, with at most as many relations.
 
-For ``balanced`` and ``cost`` step 4-5 are that stage's objective instead.
+For ``balanced`` and ``cost`` step 4-5 are that stage's objective instead, after the timing
+tie-break on the aggregate model (:func:`aggregate_timing`).
 """
 from __future__ import annotations
 
@@ -535,6 +536,38 @@ def efficiency_solver(model: RegionModel, agg: RegionModel, x_agg: np.ndarray, l
     return s
 
 
+def aggregate_timing(agg: RegionModel, x_agg: np.ndarray, start: np.ndarray, limit: float, roles: Roles | None,
+                     opts: dict, verbose: bool = False, on_stage=None) -> tuple[StageReport, np.ndarray]:
+    """``unfilled_timing`` (MODEL.md 5, stage 2's tie-break) on the aggregate model, for the
+    ``balanced`` and ``cost`` stages: which homes stay unfilled, and when, depends on the
+    homes each corporation completes per type and year, not on who takes whose task. With
+    the continuity stage held at ``x_agg``, at most ``limit`` unfilled and, where ``roles`` is
+    given, the totals keeping them (:func:`role_rows`, as the model on the pairs they allow
+    does), the aggregate model is a relaxation of the full one: its bound holds there, and the
+    split of its totals reaches its value where no home falls below ``min_transfer``.
+    Measured on the synthetic 40-corporation region (balanced): the full model's stage stopped
+    at its 3 s limit at 90,345 home-years against a bound of 3,360 (96 %), the aggregate one
+    reaches 90,094 against 89,758 (0.4 %) in 3.6 s. Returns the stage's report and its point."""
+    st = agg.stages()
+    solver = make_solver(agg.model, opts, verbose=verbose)
+    fix_optimum(solver, st[0], st[0].cost, x_agg, opts["stage_tolerance"])
+    _limit_row(solver, st[1].cost, limit)
+    if roles is not None:
+        role_rows(agg, roles).add_to(solver)
+    result = solve_lexicographic(solver, [agg.timing_stage(search=True)], start, opts["stage_tolerance"],
+                                 opts["homes_gap"], on_stage)
+    return result.stages[0], agg.model.solution(result.x).x
+
+
+def _with_bound(report: StageReport, relaxed: StageReport) -> StageReport:
+    """``report`` with the better of its bound and that of ``relaxed``, the same stage on a
+    relaxation (:func:`aggregate_timing`), and its honest status; the seconds of both."""
+    bound = max(b for b in (report.bound, relaxed.bound, -np.inf) if b is not None)
+    bound = None if not np.isfinite(bound) else bound
+    status, gap = honest_status(report.status, report.objective, bound, True)
+    return replace(report, status=status, bound=bound, mip_gap=gap, seconds=report.seconds + relaxed.seconds)
+
+
 def _fix_relations(solver: HighsSolver, rm: RegionModel, x: np.ndarray) -> None:
     """Only the relations of ``x`` may stay in use (each may still be dropped)."""
     y = rm.model.variables["transfer"].ids
@@ -760,14 +793,27 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
     if efficiency != "transfers":
         rm, totals, restricted = models.by_roles
         solver = solver_for(rm)
+        held = totals if restricted else x_agg
+        stages = rm.stages()[2:]  # the timing tie-break, then the efficiency stage
+        timing, x_timed = aggregate_timing(agg, x_agg, held, limit, roles if restricted else None, opts, verbose,
+                                           on_stage)
         # a start on the fewest relations only (their stage moves homes its own way; measured: the
         # split's homes-moved stage took 10 s on a synthetic 20-corporation region). (The plans of
         # the transfers stage keep it: homes moved less drop relations, measured on a synthetic
         # 30-corporation region, whose plan is the split of role totals: 46 relations, 66 without.)
-        start = _start(rm, agg, totals if restricted else x_agg, opts, fewest_moved=False)
-        result = solve_lexicographic(solver, rm.stages()[2:], start, tol, opts["homes_gap"], on_stage)
+        start = _start(rm, agg, x_timed, opts, NARROW_SHARE * float(opts["time_limit_s"]), fewest_moved=False)
+        held_as_found = start is not None and stages[0].cost @ start <= timing.objective + 0.5
+        if held_as_found:  # the split leaves the same homes unfilled: the tie-break's optimum is held as found
+            fix_optimum(solver, stages[0], stages[0].cost, start, tol)
+            stages = stages[1:]
+        else:  # (min_transfer left homes of that split unfilled) the start as before
+            start = _start(rm, agg, held, opts, fewest_moved=False)
+        result = solve_lexicographic(solver, stages, start, tol, opts["homes_gap"], on_stage)
         x = rm.model.solution(result.x).x
-        reports += result.stages
+        # (else min_transfer left homes of the split unfilled, and the tie-break ran on the full
+        # model from there: the aggregate bound holds for it too)
+        reports += [timing] if held_as_found else [_with_bound(result.stages[0], timing)]
+        reports += result.stages[0 if held_as_found else 1:]
     else:
         if on_stage is not None:
             on_stage("transfers")

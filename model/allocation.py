@@ -131,7 +131,11 @@ class RegionModel:
         and year, its own tasks' unfilled homes, the homes it takes over or hands over (full
         model), with the unfilled homes of tasks of no corporation (the region's own). Its
         ratios depend on these alone (MODEL.md 4), so a search that moves them keeps every
-        other corporation's rows as they are."""
+        other corporation's rows as they are. In the aggregate model a corporation that
+        completes a home more of a type and year takes it from the region's pool, so every
+        unfilled column joins each neighbourhood (measured on the default region's timing
+        tie-break: V03 could complete one of V08's nieuwbouw homes of 2033 instead of one of
+        2034, a move no neighbourhood without V08's unfilled homes holds)."""
         lm = self.model
         corps = pd.Index(self.projection.ids)
         z, u = lm.variables["decision"], lm.variables["unfilled"]
@@ -147,8 +151,8 @@ class RegionModel:
         cols, owner = np.concatenate(cols), np.concatenate(owner)
         order = np.argsort(owner, kind="stable")
         parts = np.split(cols[order], np.searchsorted(owner[order], np.arange(1, len(corps))))
-        shared = u.ids[of_u < 0]
-        return [np.concatenate([part, shared]) for part in parts]
+        shared = u.ids[of_u < 0] if "execute" in lm.variables else u.ids
+        return [np.concatenate([part, np.setdiff1d(shared, part)]) for part in parts]
 
     def partner_neighbourhoods(self, pairs: pd.DataFrame) -> list[np.ndarray]:
         """Per corporation in a relation of ``pairs`` (origin, executor), the columns of its own

@@ -23,9 +23,11 @@ def compositions(n: int, parts: int):
         yield tuple(bounds[i + 1] - bounds[i] - 1 for i in range(parts))
 
 
-def brute_force(case: Case) -> dict:
+def brute_force(case: Case, efficiency: str = "transfers") -> dict:
     """Optimal value of each stage (continuity EUR, unfilled homes, transfers, unfilled timing in
-    home-years, homes moved), in the project's order (see docs/model.md)."""
+    home-years, homes moved), in the project's order (see docs/model.md); ``efficiency`` other
+    than ``transfers`` (``balanced``, ``cost``): continuity, unfilled and unfilled timing only,
+    the tie-break of stage 2 as MODEL.md 5 orders it."""
     sc = case.scenario
     corps = case.corporations
     proj = Projection(corps, sc)
@@ -73,9 +75,11 @@ def brute_force(case: Case) -> dict:
     keep = ok.copy()
     best = {}
     # the project's order (docs/model.md): the timing tie-break on the fewest relations
-    for name, value, tol in (("continuity", gap, 1e-3), ("unfilled", unfilled, 0.5),
-                             ("transfers", transfers, 0.5), ("unfilled_timing", earliness, 0.5),
-                             ("homes_moved", moved, 0.5)):
+    order = [("continuity", gap, 1e-3), ("unfilled", unfilled, 0.5), ("transfers", transfers, 0.5),
+             ("unfilled_timing", earliness, 0.5), ("homes_moved", moved, 0.5)]
+    if efficiency != "transfers":
+        order = [order[0], order[1], order[3]]
+    for name, value, tol in order:
         best[name] = float(value[keep].min())
         keep &= value <= best[name] + tol
     best["allocations"] = len(combos)
