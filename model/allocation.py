@@ -49,11 +49,14 @@ class RegionModel:
     tasks: pd.DataFrame  # origin, region, type, year, t, homes
     moves: pd.DataFrame  # task, origin, executor, type, year, t, pair
     pairs: pd.DataFrame  # origin, executor (origin != executor)
-    aggregate: bool = False  # the stage 1-2 model without task split (see build_region_model)
+    aggregate: bool = False  # the model without task split (see build_region_model)
     roles: Roles | None = None  # who must give / take (dpm.model.solidarity), when known
 
     # --- the stages of MODEL.md 5 ---------------------------------------------------------
     def stages(self) -> list[Stage]:
+        """The stages of MODEL.md 5 on this model: continuity, unfilled, unfilled_timing, then
+        the efficiency stages (``transfers`` and ``homes_moved`` on the full model only;
+        ``balanced`` and ``cost`` on either, their objectives being the totals')."""
         sc = self.case.scenario
         lm = self.model
         weights = sc.allocation.unfilled_weight
@@ -77,11 +80,11 @@ class RegionModel:
                   integral=bool(np.all(w_unfilled == np.round(w_unfilled))), in_homes=True, round_lp=True),
             self.timing_stage(),
         ]
-        if self.aggregate:
-            return stages
         efficiency = sc.allocation.efficiency
-        moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
         if efficiency == "transfers":
+            if self.aggregate:  # (relations exist in the full model only)
+                return stages
+            moved = (self.moves["origin"] != self.moves["executor"]).to_numpy(float)
             # fewest transfer relations, then (with that number fixed) fewest homes moved
             stages.append(Stage("transfers", lm.cost({"transfer": 1.0}), integral=True))
             # an efficiency measure: within solver.homes_gap or 1 % of its optimum is enough (no time
