@@ -271,6 +271,16 @@ def test_a_stage_is_labelled_optimal_only_when_its_bound_proves_it(variant):
         assert (s["status"] == "optimal") == proven, s
 
 
+def _assert_homes_conserved(case, result) -> None:
+    """Every task's homes: allocated + unfilled = opgave (per corporation, type and year)."""
+    opgave = case.opgave.groupby(["corporation_id", "type", "year"])["homes"].sum()
+    done = result.allocation.groupby(["origin", "type", "year"])["homes"].sum()
+    short = result.shortfall.groupby(["origin", "type", "year"])["homes"].sum()
+    total = done.add(short, fill_value=0).rename_axis(["corporation_id", "type", "year"])
+    pd.testing.assert_series_equal(total.reindex(opgave.index).fillna(0), opgave.astype(float),
+                                   check_names=False, check_dtype=False)
+
+
 # --- the other efficiency objectives ------------------------------------------------------------
 @pytest.mark.parametrize("efficiency", ["balanced", "cost"])
 def test_balanced_and_cost_plans_conserve_homes_without_mutual_transfers(efficiency):
@@ -282,12 +292,7 @@ def test_balanced_and_cost_plans_conserve_homes_without_mutual_transfers(efficie
     case = load_case(DEFAULT_CASE, {"allocation": {"efficiency": efficiency}})
     result = solve_component(case, tuple(case.regions))
     stages = {s.name: s for s in result.stages}
-    opgave = case.opgave.groupby(["corporation_id", "type", "year"])["homes"].sum()
-    done = result.allocation.groupby(["origin", "type", "year"])["homes"].sum()
-    short = result.shortfall.groupby(["origin", "type", "year"])["homes"].sum()
-    total = done.add(short, fill_value=0).rename_axis(["corporation_id", "type", "year"])
-    pd.testing.assert_series_equal(total.reindex(opgave.index).fillna(0), opgave.astype(float),
-                                   check_names=False, check_dtype=False)
+    _assert_homes_conserved(case, result)
     slack = max(0.5, case.scenario.allocation.unfilled_tolerance * stages["unfilled"].objective)
     assert result.shortfall["homes"].sum() <= stages["unfilled"].objective + slack
     flows = result.allocation[result.allocation["origin"] != result.allocation["executor"]]
@@ -295,6 +300,37 @@ def test_balanced_and_cost_plans_conserve_homes_without_mutual_transfers(efficie
                          right_on=["executor", "origin", "type", "year"])
     assert mutual.empty
     assert stages["efficiency"].status in ("optimal", "within_tolerance", "time_limit")
+
+
+def test_balanced_where_min_transfer_binds_runs_on_the_full_model_against_the_better_bound(monkeypatch):
+    """``balanced`` solves the timing tie-break and its own stage on the aggregate model; where
+    the split of those totals would leave a home below ``min_transfer`` (here: every split
+    refused), both run on the full model, and the tie-break is reported against the better of
+    its own bound and the aggregate model's (a relaxation of it), labelled optimal only where
+    that bound proves it. The plan still keeps every task's homes."""
+    from dpm import efficiency
+    from dpm.efficiency import aggregate_solver, unfilled_slack
+    from dpm.regional import solve_component
+    from dpm.solvers.backends import make_solver
+    from dpm.solvers.lexicographic import solve_lexicographic
+
+    monkeypatch.setattr(efficiency, "_placed", lambda *args, **kwargs: None)
+    case = load_case(DEFAULT_CASE, {"allocation": {"efficiency": "balanced"}})
+    regions = tuple(case.regions)
+    result = solve_component(case, regions)
+    timing = next(s for s in result.stages if s.name == "unfilled_timing")
+    sc, opts = case.scenario, case.scenario.solver.options()
+    agg = build_region_model(case, regions, aggregate=True)
+    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(), opts["stage_tolerance"],
+                                opts["homes_gap"])
+    optimum = first.stages[1].objective
+    solver = aggregate_solver(agg, first.x, optimum + unfilled_slack(sc, optimum), None, {**opts, "threads": 1})
+    own = solve_lexicographic(solver, [agg.timing_stage(search=True)], first.x, opts["stage_tolerance"],
+                              opts["homes_gap"]).stages[0]
+    assert timing.bound >= own.bound - 1e-6
+    assert timing.bound <= timing.objective + 1e-6
+    assert (timing.status == "optimal") == (timing.objective - timing.bound < 1 - 1e-6)
+    _assert_homes_conserved(case, result)
 
 
 def test_max_partners_below_the_aggregate_optimum_gives_the_full_models_answer(tmp_path):
