@@ -99,3 +99,23 @@ def relations_lp_bound(case, regions: tuple[str, ...]) -> float:
     roles = solidarity_roles(agg, _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"]), limit, opts)
     rm = build_region_model(case, regions, roles=roles)
     return lp_bound(rm, lambda m, relaxed=False: efficiency_solver(m, agg, first.x, limit, opts, False, relaxed), opts)
+
+
+def aggregate_tie_break(case, regions: tuple[str, ...]):
+    """The timing tie-break (MODEL.md 5) of a component's aggregate model on its own, as the
+    ``balanced`` and ``cost`` runs solve it (dpm.efficiency.aggregate_solver): from the
+    aggregate optimum of stages 1-2, within the scenario's unfilled limit, every pair allowed.
+    Its StageReport (value and bound)."""
+    from dpm.efficiency import aggregate_solver, unfilled_slack
+    from dpm.model.allocation import build_region_model
+    from dpm.solvers.backends import make_solver
+    from dpm.solvers.lexicographic import solve_lexicographic
+
+    opts = {**case.scenario.solver.options(), "threads": 1}
+    agg = build_region_model(case, regions, aggregate=True)
+    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(), opts["stage_tolerance"],
+                                opts["homes_gap"])
+    optimum = first.stages[1].objective
+    solver = aggregate_solver(agg, first.x, optimum + unfilled_slack(case.scenario, optimum), None, opts)
+    return solve_lexicographic(solver, [agg.timing_stage(search=True)], first.x, opts["stage_tolerance"],
+                               opts["homes_gap"]).stages[0]

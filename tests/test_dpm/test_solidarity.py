@@ -308,25 +308,17 @@ def test_balanced_where_min_transfer_binds_runs_on_the_full_model_against_the_be
     refused), both run on the full model, and the tie-break is reported against the better of
     its own bound and the aggregate model's (a relaxation of it), labelled optimal only where
     that bound proves it. The plan still keeps every task's homes."""
+    from conftest import aggregate_tie_break
+
     from dpm import efficiency
-    from dpm.efficiency import aggregate_solver, unfilled_slack
     from dpm.regional import solve_component
-    from dpm.solvers.backends import make_solver
-    from dpm.solvers.lexicographic import solve_lexicographic
 
     monkeypatch.setattr(efficiency, "_placed", lambda *args, **kwargs: None)
     case = load_case(DEFAULT_CASE, {"allocation": {"efficiency": "balanced"}})
     regions = tuple(case.regions)
     result = solve_component(case, regions)
     timing = next(s for s in result.stages if s.name == "unfilled_timing")
-    sc, opts = case.scenario, case.scenario.solver.options()
-    agg = build_region_model(case, regions, aggregate=True)
-    first = solve_lexicographic(make_solver(agg.model, opts), agg.stages()[:2], agg.start(), opts["stage_tolerance"],
-                                opts["homes_gap"])
-    optimum = first.stages[1].objective
-    solver = aggregate_solver(agg, first.x, optimum + unfilled_slack(sc, optimum), None, {**opts, "threads": 1})
-    own = solve_lexicographic(solver, [agg.timing_stage(search=True)], first.x, opts["stage_tolerance"],
-                              opts["homes_gap"]).stages[0]
+    own = aggregate_tie_break(case, regions)
     assert timing.bound >= own.bound - 1e-6
     assert timing.bound <= timing.objective + 1e-6
     assert (timing.status == "optimal") == (timing.objective - timing.bound < 1 - 1e-6)
