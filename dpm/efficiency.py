@@ -106,15 +106,17 @@ def role_totals(agg: RegionModel, x_agg: np.ndarray, roles: Roles, limit: float,
 
 
 def _start(rm: RegionModel, agg: RegionModel, x_totals: np.ndarray, opts: dict,
-           time_limit_s: float | None = None, fewest_moved: bool = True) -> np.ndarray | None:
+           time_limit_s: float | None = None, fewest_moved: bool = True, placed: bool = False) -> np.ndarray | None:
     """A full point of ``rm``: the totals of ``x_totals`` split by the transportation problem
     (each of its stages up to ``time_limit_s``, default the stage's; ``fewest_moved=False``:
     fewest relations only); None when they do not split over ``rm``'s pairs (HiGHS then looks
-    for its own start)."""
+    for its own start), and with ``placed`` also where the split leaves a home unplaced (below
+    ``min_transfer``): then it does not keep the values of stages solved on the aggregate model."""
     try:
-        return transport_split(rm, rm.lift(agg, x_totals), opts, time_limit_s, fewest_moved=fewest_moved).point(rm)
+        split = transport_split(rm, rm.lift(agg, x_totals), opts, time_limit_s, fewest_moved=fewest_moved)
     except RuntimeError:
         return None
+    return None if placed and split.unplaced_homes else split.point(rm)
 
 
 def _on_pairs(rm: RegionModel, make_solver, pairs_used) -> HighsSolver:
@@ -546,7 +548,7 @@ def aggregate_solver(agg: RegionModel, x_agg: np.ndarray, limit: float, roles: R
     ``limit`` unfilled and, where ``roles`` is given, the totals keeping them
     (:func:`role_rows`, as the model on the pairs they allow does), the aggregate model is a
     relaxation of the full one: its bounds hold there, and the split of its totals has its
-    values where every home is placed (:func:`_placed`). Measured (docs/model.md, Which year
+    values where every home is placed (:func:`_start` with ``placed``). Measured (docs/model.md, Which year
     falls short): on the default region the full model's tie-break stopped at 6,613
     home-years against a bound of 5,313, the aggregate one proves 5,313; on the synthetic
     40-corporation region (balanced) the full model's stopped at its 3 s limit 96 % above its
@@ -560,25 +562,12 @@ def aggregate_solver(agg: RegionModel, x_agg: np.ndarray, limit: float, roles: R
     return solver
 
 
-def _placed(rm: RegionModel, agg: RegionModel, x_agg: np.ndarray, opts: dict,
-            time_limit_s: float | None = None) -> np.ndarray | None:
-    """The split of the totals of the aggregate point ``x_agg`` over ``rm``'s pairs on the
-    fewest relations (:func:`transport_split`, its stages up to ``time_limit_s``), None where
-    it leaves a home unplaced (below ``min_transfer``): then it would not keep the values of
-    the stages solved on the aggregate model."""
-    try:
-        split = transport_split(rm, rm.lift(agg, agg.model.solution(x_agg).x), opts, time_limit_s, fewest_moved=False)
-    except RuntimeError:  # pragma: no cover - the totals of a feasible plan always split
-        return None
-    return None if split.unplaced_homes else split.point(rm)
-
-
-def _with_bound(report: StageReport, relaxed: StageReport) -> StageReport:
+def _with_bound(report: StageReport, relaxed: StageReport, integral: bool) -> StageReport:
     """``report`` with the better of its bound and that of ``relaxed``, the same stage on a
-    relaxation (:func:`aggregate_solver`), and its honest status; the seconds of both."""
+    relaxation (:func:`aggregate_solver`), and its honest status (``integral``: the stage's
+    values are whole); the seconds of both."""
     bound = max(b for b in (report.bound, relaxed.bound, -np.inf) if b is not None)
     bound = None if not np.isfinite(bound) else bound
-    integral = report.name == "unfilled_timing"
     status, gap = honest_status(report.status, report.objective, bound, integral)
     return replace(report, status=status, bound=bound, mip_gap=gap, seconds=report.seconds + relaxed.seconds)
 
@@ -814,26 +803,26 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         full = rm.stages()[2:]  # the same two stages on the full model
         timing = solve_lexicographic(on_agg, [agg.timing_stage(search=True)], held, tol, opts["homes_gap"], on_stage)
         split_s = NARROW_SHARE * float(opts["time_limit_s"])  # (the plan's own split, below, polishes it)
-        start = _placed(rm, agg, timing.x, opts, split_s)
+        start = _start(rm, agg, timing.x, opts, split_s, fewest_moved=False, placed=True)
         if start is None:  # both stages on the full model, from the split of the totals held
             solver = solver_for(rm)
             result = solve_lexicographic(solver, full, _start(rm, agg, held, opts, fewest_moved=False), tol,
                                          opts["homes_gap"], on_stage)
-            reports += [_with_bound(result.stages[0], timing.stages[0]), result.stages[1]]
+            reports += [_with_bound(result.stages[0], timing.stages[0], full[0].integral), result.stages[1]]
             x = rm.model.solution(result.x).x
         else:
             reports += timing.stages
-            stage = solve_lexicographic(on_agg, [agg.stages()[3]], timing.x, tol, opts["homes_gap"], on_stage)
+            stage = solve_lexicographic(on_agg, [agg_stages[3]], timing.x, tol, opts["homes_gap"], on_stage)
             z = agg.model.variables["decision"].ids
             same = np.array_equal(np.round(stage.x[z]), np.round(timing.x[z]))  # the same totals: the same split
-            x = start if same else _placed(rm, agg, stage.x, opts, split_s)
+            x = start if same else _start(rm, agg, stage.x, opts, split_s, fewest_moved=False, placed=True)
             if x is not None:
                 reports += stage.stages
             else:  # the stage on the full model, the tie-break held at the split that placed every home
                 solver = solver_for(rm)
                 fix_optimum(solver, full[0], full[0].cost, start, tol)
                 result = solve_lexicographic(solver, full[1:], start, tol, opts["homes_gap"], on_stage)
-                reports += [_with_bound(result.stages[0], stage.stages[0])]
+                reports += [_with_bound(result.stages[0], stage.stages[0], full[1].integral)]
                 x = rm.model.solution(result.x).x
     else:
         if on_stage is not None:

@@ -154,7 +154,7 @@ class RegionModel:
         cols, owner = np.concatenate(cols), np.concatenate(owner)
         order = np.argsort(owner, kind="stable")
         parts = np.split(cols[order], np.searchsorted(owner[order], np.arange(1, len(corps))))
-        shared = u.ids[of_u < 0] if "execute" in lm.variables else u.ids
+        shared = u.ids if self.aggregate else u.ids[of_u < 0]
         return [np.concatenate([part, np.setdiff1d(shared, part)]) for part in parts]
 
     def partner_neighbourhoods(self, pairs: pd.DataFrame) -> list[np.ndarray]:

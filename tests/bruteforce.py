@@ -77,8 +77,8 @@ def brute_force(case: Case, efficiency: str = "transfers") -> dict:
     # the project's order (docs/model.md): the timing tie-break on the fewest relations
     order = [("continuity", gap, 1e-3), ("unfilled", unfilled, 0.5), ("transfers", transfers, 0.5),
              ("unfilled_timing", earliness, 0.5), ("homes_moved", moved, 0.5)]
-    if efficiency != "transfers":
-        order = [order[0], order[1], order[3]]
+    if efficiency != "transfers":  # (no relations: the tie-break follows stage 2)
+        order = [o for o in order if o[0] not in ("transfers", "homes_moved")]
     for name, value, tol in order:
         best[name] = float(value[keep].min())
         keep &= value <= best[name] + tol

@@ -313,7 +313,9 @@ def test_balanced_where_min_transfer_binds_runs_on_the_full_model_against_the_be
     from dpm import efficiency
     from dpm.regional import solve_component
 
-    monkeypatch.setattr(efficiency, "_placed", lambda *args, **kwargs: None)
+    split = efficiency._start  # every split that must place every home refused
+    monkeypatch.setattr(efficiency, "_start",
+                        lambda *args, placed=False, **kwargs: None if placed else split(*args, **kwargs))
     case = load_case(DEFAULT_CASE, {"allocation": {"efficiency": "balanced"}})
     regions = tuple(case.regions)
     result = solve_component(case, regions)
