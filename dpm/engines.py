@@ -5,6 +5,7 @@ that dies is survived or named (:func:`map_local`); a stop ends the pool at once
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from typing import Callable
 
 from dpm.solvers.errors import WorkerLost
@@ -112,6 +113,33 @@ def _run_pool(jobs: list[Job], group: list[int], width: int, out: list, fn: Call
         raise
     pool.shutdown()
     return finished, False
+
+
+@contextmanager
+def beside(fn: Callable, *args, workers: int | None = None):
+    """Run ``fn(*args)`` in a process of its own while the block runs in this one; yields a
+    function that returns its result (waiting for it). With one worker (``workers == 1``, or
+    one core) it runs here, when asked for. A process that dies (killed, out of memory) is
+    survived: ``fn`` then runs here. Any exit from the block by an error or a stop ends the
+    process at once (:func:`_end_workers`), and so does leaving the block without asking."""
+    if (workers or os.cpu_count() or 1) == 1:
+        yield lambda: fn(*args)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=1, initializer=_worker_ignores_interrupt)
+    future = pool.submit(fn, *args)
+
+    def result():
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return fn(*args)
+    try:
+        yield result
+    finally:
+        _end_workers(pool)
 
 
 def _worker_ignores_interrupt() -> None:

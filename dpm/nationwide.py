@@ -14,7 +14,8 @@
    limit holds in every year; the pool balances in every year (``pool_balance``); money
    follows the projects (``money.timing``). Lexicographic: least continuity gap, fewest
    unfilled homes, least discounted money moved. Its unfilled optimum is a lower bound of
-   MODEL.md 6 (homes continuous, ``min_transfer`` relaxed).
+   MODEL.md 6 (homes continuous, ``min_transfer`` relaxed). The same LP with money free in
+   time (what tying money to the projects costs) runs beside it, in a process of its own.
 3. **Whole homes.** Each paying donor region is solved in whole homes for the most it can pay
    up to the LP's amounts (its opgave filled, no gap); the receiving regions get the LP's
    money scaled to what the donors can pay in each year, use what they need (stages 1-2,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -40,10 +42,10 @@ from dpm.model.case import Case
 from dpm.model.scenario import TRADEABLE, TYPES
 from dpm.money import discounted_cost
 from dpm.regional import clock_summary, count_stops, shortfall_table
-from dpm.engines import Job, in_worker, map_local
+from dpm.engines import Job, beside, in_worker, map_local
 from dpm.solvers.errors import EngineUnavailable, WorkerLost
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import noting_clock_stops
+from dpm.solvers.highs import clock_stops, noting_clock_stops, pass_on_clock_stops
 from dpm.solvers.lexicographic import Extension, Stage, StageReport, solve_lexicographic
 
 
@@ -412,6 +414,15 @@ def _proven(stage: StageReport) -> float | None:
     return float(stage.objective) if stage.status == "optimal" else None
 
 
+def free_timing_bound(case: Case, regional: list[RegionalOutcome]) -> tuple[float | None, list[str]]:
+    """The national LP's unfilled optimum with money free in time (``money.timing = "free"``), a
+    bound of what tying money to the projects costs, and the solves a clock ended on the way
+    (run in a process of its own: :func:`run_national`)."""
+    with clock_stops() as stops:
+        stages = solidarity_lp(case.with_setting("money", "timing", "free"), regional, True, False)[3]
+    return _proven(stages[1]), list(stops)
+
+
 def solidarity_lp(case: Case, regional: list[RegionalOutcome], solidarity: bool = True, money_stage: bool = True,
                   whole_homes: bool = False):
     """The national LP (homes continuous, MODEL.md 6): every single-region component's plan
@@ -550,10 +561,14 @@ def run_national(case: Case, engine: str = "local", address: str | None = None, 
         return _linked_only(case, regional, t0, t1)
     if _method(case) == "single_mip" and solidarity:
         return _single_mip(case, regional, t0, t1)
-    lp_flows, rm, x, stages = solidarity_lp(case, regional, solidarity)
-    bound_free = None
-    if solidarity and case.scenario.money.timing != "free":  # what tying money to projects costs
-        bound_free = _proven(solidarity_lp(case.with_setting("money", "timing", "free"), regional, True, False)[3][1])
+    # what tying money to projects costs: the same LP with money free in time, in a process of
+    # its own beside the national LP (measured: 7.4 s of the national run's 19 s in this phase)
+    free = solidarity and case.scenario.money.timing != "free"
+    with (beside(free_timing_bound, case, regional, workers=workers) if free
+          else nullcontext(lambda: (None, []))) as free_bound:
+        lp_flows, rm, x, stages = solidarity_lp(case, regional, solidarity)
+        bound_free, stops = free_bound()
+    pass_on_clock_stops(stops)
     t2 = time.perf_counter()
 
     def most(o: RegionalOutcome, column: str, scale: pd.Series | None = None) -> pd.DataFrame:

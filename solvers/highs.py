@@ -132,6 +132,13 @@ def noting_clock_stops(field: str = "clock_stops"):
     return decorate
 
 
+def pass_on_clock_stops(names: list[str]) -> None:
+    """Note in the current :func:`clock_stops` log the stops another process collected in its own."""
+    log = _CLOCK_LOG.get()
+    if log is not None:
+        log.extend(names)
+
+
 def note_clock_stop(status: str, label: str | None = None, depth: int = 2) -> None:
     """Note a solve that ended with ``status`` in the current :func:`clock_stops` log, if a clock
     ended it, as ``label`` (a solver's ``label``: the stage it solves), else under the name of the

@@ -4,7 +4,10 @@ and Dask gives what the local engine gives."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import time
 
 import pandas as pd
 import pytest
@@ -128,6 +131,16 @@ def test_the_decomposition_is_bounded_and_meets_the_exact_optimum_closely(small,
     assert exact.shortfall_homes <= decomposed.shortfall_homes <= exact.shortfall_homes + 0.01 * exact.shortfall_homes + 5
     # tying money to projects never leaves fewer homes unfilled than free timing
     assert decomposed.bound_free_timing_homes <= decomposed.bound_homes + 1e-6
+
+
+def test_the_free_timing_bound_beside_the_national_lp_is_the_one_computed_after_it(small, decomposed):
+    """With two workers the bound with money free in time is solved in a process of its own
+    while the national LP runs: the same bound, and the same answer, as computed after it."""
+    _, case, _ = small
+    side = run_national(case.with_setting("national", "method", "decomposition"), workers=2)
+    assert side.bound_free_timing_homes == decomposed.bound_free_timing_homes
+    assert side.bound_homes == decomposed.bound_homes and side.shortfall_homes == decomposed.shortfall_homes
+    pd.testing.assert_frame_equal(side.flows, decomposed.flows)
 
 
 def test_unfilled_verduurzaming_is_reported_per_corporation(small):
@@ -257,6 +270,28 @@ def test_a_worker_that_always_dies_is_named_and_nothing_is_written(tmp_path, mon
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and FAULT_REGIONS[2] in err[0] and "died" in err[0]
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def _dies_in_a_worker(parent: int) -> int:
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 7
+
+
+def _sleeps(seconds: float) -> int:
+    time.sleep(seconds)
+    return 0
+
+
+def test_a_process_beside_that_dies_is_survived_and_one_left_on_an_error_is_ended():
+    from dpm.engines import beside
+
+    with beside(_dies_in_a_worker, os.getpid(), workers=2) as result:
+        assert result() == 7  # computed here after its process died
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt), beside(_sleeps, 60.0, workers=2) as result:
+        raise KeyboardInterrupt
+    assert time.perf_counter() - start < 10  # not the 60 s of its solve
 
 
 @pytest.mark.parametrize("extra_region", [False, True])
