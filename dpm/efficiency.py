@@ -46,7 +46,7 @@ from dpm.model.solidarity import Roles, role_rows
 from dpm.solidarity import participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import HighsSolver, clock_stops
+from dpm.solvers.highs import HighsSolver, clock_stops, pass_on_clock_stops
 from dpm.solvers.lexicographic import (TRUSTED, Stage, StageReport, counted_solve, fix_optimum, honest_status,
                                        rounded_start, solve_lexicographic)
 
@@ -901,42 +901,81 @@ def relations(rm: RegionModel, x: np.ndarray) -> int:
 
 
 def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float,
-                   main: Plan | None = None, verbose: bool = False) -> pd.DataFrame:
+                   main: Plan, verbose: bool = False, workers: int | None = 1) -> pd.DataFrame:
     """Fewest relations at the exact unfilled optimum and at the tolerances of
     :data:`TRADEOFF_SHARES`, plus the run's own tolerance (``main``, its plan): per point the
     unfilled limit (weighted homes), the relations (with bound, status and gap) and the least
     unfilled opgave on those relations. Each extra point has :data:`CURVE_TIME_SHARE` of the
     efficiency time limit per stage (measured: the curve of x2, rent, x2icr and synthetic 10
     in 12-15 s; with a quarter 17-27 s, with the same relations but one point of x2, 8 where
-    6 were found); the points go from tight to loose, each starting from the best plan of a tighter
-    limit (so the relations never rise as the limit loosens)."""
+    6 were found).
+
+    The extra points are independent solves, on ``workers`` processes (:func:`dpm.engines.map_local`;
+    with 1 or ``verbose`` one after the other here), tightest first; a point looser than the
+    run's own starts from its plan. A plan within a tighter limit is within every looser one,
+    so where a looser point found more relations than a tighter point's plan has, it shows that
+    plan (its own bound kept): the relations never rise as the limit loosens."""
+    from dpm.engines import map_local
+
     points = {round(max(0.5, s * optimum), 9): s for s in TRADEOFF_SHARES}
-    if main is not None:
-        points[round(main.limit - optimum, 9)] = None  # the run's own plan (replaces an equal share)
-    points = sorted(points.items())
-    rows, hint = [], None
+    own = round(main.limit - optimum, 9)
+    points[own] = None  # the run's own plan (replaces an equal share)
     limit_s = CURVE_TIME_SHARE * case.scenario.solver.efficiency_time_limit_s
-    for slack, share in points:
-        start = time.perf_counter()
-        if share is None:  # the run's own plan
-            p = main
-        else:
-            try:
-                p = plan(case, regions, agg, x_agg, optimum, slack, verbose, stages_wanted="transfers",
-                         hint=hint, time_limit_s=limit_s)
-            except NoSolution as err:
-                rows.append({"region": " + ".join(regions), "tolerance_share": share, "status": f"no solution: {err}"})
-                continue
-        if hint is None or relations(p.rm, p.x) <= relations(hint.rm, hint.x):
-            hint = p
-        t = next(s for s in p.stages if s.name == "transfers")
-        u = next(s for s in p.stages if s.name == "unfilled_on_relations")
-        rows.append({"region": " + ".join(regions),
-                     "tolerance_share": round(slack / optimum, 6) if share is None and optimum else share,
-                     "run_tolerance": share is None,
-                     "unfilled_limit_homes": round(optimum + (0.0 if slack <= 0.5 else slack), 1),
-                     "relations": int(round(t.objective)), "relations_bound": int(np.ceil(t.bound - 1e-6)),
-                     "status": t.status, "mip_gap": t.mip_gap,
-                     "unfilled_homes": int(round(u.objective)), "unfilled_optimum_homes": int(round(optimum)),
-                     "seconds": round(time.perf_counter() - start, 3) if share is not None else round(t.seconds, 3)})
-    return pd.DataFrame(rows)
+    extra = [(slack, share) for slack, share in sorted(points.items()) if share is not None]
+    jobs = [(case, regions, agg, x_agg, optimum, slack, share, main if slack > own else None, verbose, limit_s)
+            for slack, share in extra]
+    done = map_local(jobs, lambda *_: None, 1 if verbose else workers, curve_point)
+    pass_on_clock_stops([name for _, stops in done for name in stops])
+    seconds = next(s for s in main.stages if s.name == "transfers").seconds
+    rows = dict(zip([slack for slack, _ in extra], [row for row, _ in done]))
+    rows[own] = _curve_row(regions, optimum, own, None, main, seconds)
+    return never_rising(pd.DataFrame([rows[slack] for slack in sorted(rows)]))
+
+
+def curve_point(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, optimum: float, slack: float,
+                share: float, hint: Plan | None, verbose: bool, limit_s: float) -> tuple[dict, list[str]]:
+    """The row of one extra point of the trade-off curve (:func:`tradeoff_curve`), from the plan
+    ``hint`` where given, and the solves a clock ended (run in a worker process, too)."""
+    start = time.perf_counter()
+    with clock_stops() as stops:
+        try:
+            p = plan(case, regions, agg, x_agg, optimum, slack, verbose, stages_wanted="transfers", hint=hint,
+                     time_limit_s=limit_s)
+        except NoSolution as err:
+            return ({"region": " + ".join(regions), "tolerance_share": share, "status": f"no solution: {err}",
+                     "seconds": round(time.perf_counter() - start, 3)}, list(stops))
+    return _curve_row(regions, optimum, slack, share, p, time.perf_counter() - start), list(stops)
+
+
+def _curve_row(regions: tuple[str, ...], optimum: float, slack: float, share: float | None, p: Plan,
+               seconds: float) -> dict:
+    """A point of the trade-off curve (share None: the run's own, ``p`` its plan)."""
+    t = next(s for s in p.stages if s.name == "transfers")
+    u = next(s for s in p.stages if s.name == "unfilled_on_relations")
+    return {"region": " + ".join(regions),
+            "tolerance_share": round(slack / optimum, 6) if share is None and optimum else share,
+            "run_tolerance": share is None,
+            "unfilled_limit_homes": round(optimum + (0.0 if slack <= 0.5 else slack), 1),
+            "relations": int(round(t.objective)), "relations_bound": int(np.ceil(t.bound - 1e-6)),
+            "status": t.status, "mip_gap": t.mip_gap,
+            "unfilled_homes": int(round(u.objective)), "unfilled_optimum_homes": int(round(optimum)),
+            "seconds": round(seconds, 3)}
+
+
+def never_rising(curve: pd.DataFrame) -> pd.DataFrame:
+    """The curve with each point's relations and unfilled homes those of the tightest point's
+    plan with fewer relations, where one has (a plan within a tighter limit is within this
+    one), its status against its own bound (:func:`tradeoff_curve`)."""
+    if "relations" not in curve:  # (no point found a plan)
+        return curve
+    best = None
+    curve = curve.copy()
+    for i in curve.index[curve["relations"].notna()]:
+        if best is not None and curve.at[i, "relations"] > best[0]:
+            curve.loc[i, ["relations", "unfilled_homes"]] = best
+            status, gap = honest_status(str(curve.at[i, "status"]), float(best[0]),
+                                        float(curve.at[i, "relations_bound"]), True)
+            curve.loc[i, ["status", "mip_gap"]] = status, gap
+        if best is None or curve.at[i, "relations"] < best[0]:
+            best = (curve.at[i, "relations"], curve.at[i, "unfilled_homes"])
+    return curve

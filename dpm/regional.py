@@ -39,6 +39,7 @@ class ComponentResult:
     explanation: pd.DataFrame | None = None  # per corporation, year and limit (dpm.explain)
     diagnosis: pd.DataFrame | None = None  # per region, type and possible taker of unfilled homes
     tradeoff: pd.DataFrame | None = None  # fewest relations per unfilled tolerance (dpm.efficiency.tradeoff_curve)
+    tradeoff_seconds: float | None = None  # the wall time of the curve's extra points (its own point is the run's)
     # the solves a clock ended (a time limit, a stall), by stage or by the search that asked for each
     # (dpm.solvers.highs.clock_stops): where empty, the same case gives the same files however fast the machine
     clock_stops: list[str] = field(default_factory=list)
@@ -225,7 +226,8 @@ def shortfall_table(rm: RegionModel, u: np.ndarray) -> pd.DataFrame:
 
 @noting_clock_stops()
 def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
-                    on_stage: Callable[[str], None] | None = None, tradeoff: bool = False) -> ComponentResult:
+                    on_stage: Callable[[str], None] | None = None, tradeoff: bool = False,
+                    workers: int | None = 1) -> ComponentResult:
     """Solve one component lexicographically (MODEL.md 5), noting every solve that a clock
     ended (``ComponentResult.clock_stops``, :func:`dpm.solvers.highs.noting_clock_stops`).
 
@@ -237,7 +239,8 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     optimum (and if they find no plan there, the rest on the full model too, each efficiency
     stage at its own time limit), the plan netted the same way.
     ``tradeoff``: also the curve of fewest relations against the unfilled tolerance
-    (``ComponentResult.tradeoff``).
+    (``ComponentResult.tradeoff``), its tighter points in a process of their own unless
+    ``workers`` is 1 (:func:`dpm.efficiency.tradeoff_curve`).
     """
     from dpm.efficiency import final_relations, plan, relations, tradeoff_curve, unfilled_slack, used_pairs
     from dpm.solidarity import transport_split
@@ -246,7 +249,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     tol, homes_gap = opts["stage_tolerance"], opts["homes_gap"]
     start = time.perf_counter()
     extra_warnings: list[str] = []
-    curve = None
+    curve = curve_seconds = None
     p = None
     agg = build_region_model(case, regions, aggregate=True)
     build_seconds = time.perf_counter() - start
@@ -262,7 +265,9 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
         rm, x, stages = p.rm, p.x, first.stages + p.stages
         extra_warnings += p.warnings
         if tradeoff:
-            curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose)
+            clock = time.perf_counter()
+            curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose, workers)
+            curve_seconds = time.perf_counter() - clock
     if p is None:  # stages 1-2 on the full model (it knows min_transfer and max_partners), then as above
         clock = time.perf_counter()
         rm = build_region_model(case, regions)
@@ -308,7 +313,7 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     diagnosis = diagnose(rm, shortfall, explanation)
     out = ComponentResult(regions, stages, size, build_seconds, projection, allocation, shortfall,
                           transfers, warnings, explanation, diagnosis)
-    out.tradeoff = curve
+    out.tradeoff, out.tradeoff_seconds = curve, curve_seconds
     return out
 
 
@@ -372,7 +377,8 @@ def run_case(case: Case, verbose: bool = False,
     ``workers``: components solved at once, each in a process of its own (None: the machine's
     cores); the same results as one by one (every solve is single-threaded by default), and
     ``progress(done, n, regions, None)`` as each component is done. 1 (the default), or
-    ``verbose`` (HiGHS logs would interleave): one by one in this process."""
+    ``verbose`` (HiGHS logs would interleave): one by one in this process. A case of one
+    component solves its trade-off curve's tighter points in a second process unless 1."""
     start = time.perf_counter()
     run = RunResult(case)
     parts = components(case)
@@ -387,7 +393,7 @@ def run_case(case: Case, verbose: bool = False,
     else:
         for i, regions in enumerate(parts, start=1):
             on_stage = None if progress is None else (lambda name, i=i, r=regions: progress(i, len(parts), r, name))
-            run.components.append(solve_component(case, regions, verbose, on_stage, tradeoff))
+            run.components.append(solve_component(case, regions, verbose, on_stage, tradeoff, workers))
     run.room = investment_room(case)
     run.seconds = time.perf_counter() - start
     return run

@@ -231,6 +231,34 @@ def test_tradeoff_curve_is_written_shown_and_consistent(tmp_path, capsys):
     assert len(summary["tradeoff"]) == len(curve)
 
 
+def test_tradeoff_curve_on_two_processes_is_the_one_point_after_point():
+    """The curve's extra points run on a process pool: the same rows as one after the other
+    (the default region, no solve ended by a clock)."""
+    from dpm.regional import run_case
+
+    case = load_case(DEFAULT_CASE)
+    one, two = (run_case(case, tradeoff=True, workers=w).components[0] for w in (1, 2))
+    assert one.clock_stops == two.clock_stops == []
+    assert len(one.tradeoff) == 5 and two.tradeoff_seconds is not None
+    pd.testing.assert_frame_equal(one.tradeoff.drop(columns="seconds"), two.tradeoff.drop(columns="seconds"))
+
+
+def test_a_looser_point_shows_a_tighter_plan_with_fewer_relations():
+    """A plan within a tighter limit is within every looser one: a looser point that found more
+    relations shows that plan, labelled against its own bound (proven where it meets it)."""
+    from dpm.efficiency import never_rising
+
+    curve = pd.DataFrame({"tolerance_share": [0.0, 0.0025, 0.005, 0.01, 0.02],
+                          "relations": [12, 9, 10, 11, 7], "relations_bound": [8, 8, 9, 7, 6],
+                          "status": ["time_limit", "work_limit", "time_limit", "work_limit", "work_limit"],
+                          "mip_gap": [1 / 3, 1 / 9, 0.1, 4 / 11, 1 / 7], "unfilled_homes": [100, 102, 104, 108, 120]})
+    out = never_rising(curve)
+    assert list(out["relations"]) == [12, 9, 9, 9, 7]
+    assert list(out["unfilled_homes"]) == [100, 102, 102, 102, 120]
+    assert list(out["status"]) == ["time_limit", "work_limit", "optimal", "work_limit", "work_limit"]
+    assert out["mip_gap"].iloc[2] == 0.0 and out["mip_gap"].iloc[3] == pytest.approx(2 / 9)
+
+
 # --- regions linked by a werkgebied --------------------------------------------------------------
 def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_path):
     """Two regions, one corporation of R2 may work in R1: stages 1-2 on the aggregate model
