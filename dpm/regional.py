@@ -239,8 +239,8 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
     optimum (and if they find no plan there, the rest on the full model too, each efficiency
     stage at its own time limit), the plan netted the same way.
     ``tradeoff``: also the curve of fewest relations against the unfilled tolerance
-    (``ComponentResult.tradeoff``), its tighter points in a process of their own unless
-    ``workers`` is 1 (:func:`dpm.efficiency.tradeoff_curve`).
+    (``ComponentResult.tradeoff``), its extra points on a pool of ``workers`` processes
+    (None: the machine's cores; 1: one after the other here; :func:`dpm.efficiency.tradeoff_curve`).
     """
     from dpm.efficiency import final_relations, plan, relations, tradeoff_curve, unfilled_slack, used_pairs
     from dpm.solidarity import transport_split
@@ -378,7 +378,7 @@ def run_case(case: Case, verbose: bool = False,
     cores); the same results as one by one (every solve is single-threaded by default), and
     ``progress(done, n, regions, None)`` as each component is done. 1 (the default), or
     ``verbose`` (HiGHS logs would interleave): one by one in this process. A case of one
-    component solves its trade-off curve's tighter points in a second process unless 1."""
+    component solves its trade-off curve's extra points on a pool of ``workers`` (unless 1)."""
     start = time.perf_counter()
     run = RunResult(case)
     parts = components(case)
