@@ -122,6 +122,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
     # (not the regional stage before solidarity, which only decides who can give and where
     # the national LP starts)
     stages = rm.stages()[:3] if money is not None else rm.stages()[:2]
+    if recipient:  # (its unfilled stage ends on a count, where one is set: the same answer on any machine)
+        stages[1] = dataclasses.replace(stages[1], work_limit=int(case.scenario.national.recipient_checks) or None)
     if money is not None:
         role, table = money
         s_in, s_out = lm.variables["steun_in"], lm.variables["steun_out"]
@@ -140,7 +142,8 @@ def solve_regional(case: Case, regions: tuple[str, ...], start_values: dict | No
             # a whole-homes plan paying close to the LP: the MIP starts from the donor's own
             # plan (paying nothing) and finds better ones quickly; a stop keeps the best
             stages = [Stage("money paid", discounted_cost(rm, ("steun_out",), -1.0), scale=MONEY_SCALE,
-                            time_limit_s=float(case.scenario.national.donor_time_limit_s))]
+                            time_limit_s=float(case.scenario.national.donor_time_limit_s),
+                            work_limit=int(case.scenario.national.donor_checks) or None)]
     x0 = rm.start() if start_values is None else rm.with_gaps(rm.point(
         {k: v for k, v in start_values.items() if not k.startswith("steun")}))
     result = solve_lexicographic(solver, stages, x0, opts["stage_tolerance"], opts["homes_gap"])

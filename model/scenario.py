@@ -142,6 +142,8 @@ class National(Section):
     homes_gap: float = setting(0.0, 1e6)
     mip_rel_gap: float = setting(0.0, 1.0)
     donor_time_limit_s: float = setting(0.0, 1e7)
+    donor_checks: int = setting(0, 10**9)
+    recipient_checks: int = setting(0, 10**9)
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,13 @@ ROUNDING_WINDOW = 2.0  # each integer column within this many units of its LP va
 # 3 s) on 7 of the 44 variants of benchmarks/variants.md and on 3 benchmark cases, so their start
 # depended on the machine (x1.5: 1,972 or 1,973 homes on its relations in two runs in a row).
 ROUNDING_CHECKS = 150
-ROUNDING_TIME_SHARE = 0.1  # ... and at most this share of the stage's time limit (their safety net)
+ROUNDING_TIME_SHARE = 0.1  # ... and at most this share of the stage's time limit (their safety net) ...
+# ... but at least this many seconds (the wider window twice as many): at the 20 s of scenarios/nederland a
+# tenth left 2 s, so that a receiving region's search ended on that clock after 61 of its 150 checks in a busy
+# hour and the national answer depended on the machine; at 5 s the counts decide there. (Not a larger share:
+# on the full model of synthetic 20 at ICR 1.6 a check takes about 0.5 s, and a quarter of its 60 s would let
+# the two windows run 27 s longer, to the same point.)
+ROUNDING_LEAST_S = 5.0  # (never more than the stage's own limit)
 # where the first search's point is not good enough (_good_enough), one more in a wider window,
 # from that point, with twice the safety net (measured on the linked benchmark region: the first
 # stops at 3,941 homes against an LP bound of 3,933.6, HiGHS then needed 38 s to reach 3,938; a
@@ -214,8 +220,8 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
     "relaxation enforced neighbourhood search"): solve the LP, then the MIP with every integer
     column held within :data:`ROUNDING_WINDOW` of its LP value (floor - 2 .. ceiling + 2), for
     at most :data:`ROUNDING_NODES` nodes and :data:`ROUNDING_CHECKS` of HiGHS's checks (counts,
-    so the same point on any machine; :data:`ROUNDING_TIME_SHARE` of the stage's time limit is
-    their safety net: a national receiving region's search took 17 s for its nodes), or until a
+    so the same point on any machine; :data:`ROUNDING_TIME_SHARE` of the stage's time limit, at
+    least :data:`ROUNDING_LEAST_S`, is their safety net: a national receiving region's search took 17 s for its nodes), or until a
     point the stage's own gaps accept against the LP bound (:func:`_good_enough`); without such a
     point, once more within :data:`WIDE_WINDOW` for :data:`WIDE_NODES` nodes and twice the checks (the unfilled
     stage of the linked benchmark region 42 s -> 8 s, its answer the same). Its point is within
@@ -248,7 +254,9 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
         high = np.maximum(np.minimum(upper, np.ceil(v - 1e-6) + window), low)
         solver.set_bounds(ints, low, high)
         solver.set_node_limit(node_limit)
-        solver.set_time_limit(share * (ROUNDING_TIME_SHARE * limit_before if time_limit_s is None else time_limit_s))
+        net = (min(limit_before, max(ROUNDING_TIME_SHARE * limit_before, ROUNDING_LEAST_S)) if time_limit_s is None
+               else time_limit_s)
+        solver.set_time_limit(share * net)
         if best is not None:
             solver.set_start(best)
         found = counted_solve(solver, int(share * ROUNDING_CHECKS))

@@ -143,6 +143,25 @@ def test_the_free_timing_bound_beside_the_national_lp_is_the_one_computed_after_
     pd.testing.assert_frame_equal(side.flows, decomposed.flows)
 
 
+def test_a_receiving_region_stops_at_its_count_of_checks_not_a_clock(small, decomposed):
+    """[national] recipient_checks: a receiving region's unfilled stage ends on a count of
+    HiGHS's checks (the same answer on any machine), labelled work_limit (with HiGHS's bound
+    where it has one), never below the region's optimum of the run without that stop."""
+    _, case, _ = small
+    short = run_national(case.with_setting("national", "method", "decomposition")
+                         .with_setting("national", "recipient_checks", 2), workers=1)
+    assert short.clock_stops == {}
+    before = {o.regions: o for o in short.regional}
+    receiving = [o for o in short.final if o is not before[o.regions] and o.stages[0].name == "continuity"]
+    stopped = [o for o in receiving if o.stages[1].status == "work_limit"]
+    assert stopped, "no receiving region stopped at its count"
+    full = {o.regions: o for o in decomposed.final}
+    for o in stopped:
+        unfilled = o.stages[1]
+        assert unfilled.name == "unfilled" and (unfilled.bound is None or unfilled.bound <= unfilled.objective)
+        assert full[o.regions].stages[1].status == "optimal" and o.unfilled >= full[o.regions].unfilled
+
+
 def test_unfilled_verduurzaming_is_reported_per_corporation(small):
     _, _, result = small
     table = result.unfilled_by_corporation()
