@@ -68,7 +68,9 @@ def main() -> None:
              f"{case.scenario.money.timing}"
              + (f", bound with money free in time {result.bound_free_timing_homes:,.0f}"
                 if result.bound_free_timing_homes is not None else "")
-             + f"; pool EUR {result.flows['steun_out_eur'].sum() / 1e6:,.1f} mln.")
+             + f"; pool EUR {result.flows['steun_out_eur'].sum() / 1e6:,.1f} mln"
+             + f"; solves ended by a clock: {sum(result.clock_stops.values())}"
+             + (" (a repeat gives the same tables)." if not result.clock_stops else f" ({result.clock_stops})."))
     text = "\n".join([f"# Benchmark: national case ({args.engine} engine)", "", *table, "", facts, "",
                       f"Machine: {platform.machine()}, Python {platform.python_version()}, "
                       f"{args.workers or 'all'} worker processes; scenario limits: "
