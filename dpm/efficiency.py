@@ -927,7 +927,7 @@ def tradeoff_curve(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.n
     done = map_local(jobs, lambda *_: None, 1 if verbose else workers, curve_point)
     pass_on_clock_stops([name for _, stops in done for name in stops])
     seconds = next(s for s in main.stages if s.name == "transfers").seconds
-    rows = dict(zip([slack for slack, _ in extra], [row for row, _ in done]))
+    rows = {slack: row for (slack, _), (row, _) in zip(extra, done)}
     rows[own] = _curve_row(regions, optimum, own, None, main, seconds)
     return never_rising(pd.DataFrame([rows[slack] for slack in sorted(rows)]))
 
@@ -963,9 +963,10 @@ def _curve_row(regions: tuple[str, ...], optimum: float, slack: float, share: fl
 
 
 def never_rising(curve: pd.DataFrame) -> pd.DataFrame:
-    """The curve with each point's relations and unfilled homes those of the tightest point's
-    plan with fewer relations, where one has (a plan within a tighter limit is within this
-    one), its status against its own bound (:func:`tradeoff_curve`)."""
+    """The curve (rows from tight to loose) where a point found more relations than the plan of
+    a tighter point has: it shows that plan's relations and unfilled homes instead (the tighter
+    plan with the fewest relations; a plan within a tighter limit is within this one), labelled
+    against its own bound (:func:`tradeoff_curve`)."""
     if "relations" not in curve:  # (no point found a plan)
         return curve
     best = None
