@@ -96,7 +96,8 @@ def answer_options(case: Case) -> dict:
     exact by default) and no stop for patience (docs/model.md, Solving: Patience)."""
     national = case.scenario.national
     return case.scenario.solver.options(homes_gap=float(national.homes_gap),
-                                        mip_rel_gap=float(national.mip_rel_gap), patience_s=0.0)
+                                        mip_rel_gap=float(national.mip_rel_gap), patience_checks=0,
+                                        patience_s=0.0)
 
 
 @noting_clock_stops()

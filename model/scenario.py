@@ -161,6 +161,7 @@ class Solver(Section):
     homes_gap: float = setting(0.0, 1e6)
     prove_exact_s: float = setting(0.0, 1e7)
     prove_exact_checks: int = setting(0, 10**9)
+    patience_checks: int = setting(0, 10**9)
     patience_s: float = setting(0.0, 1e7)
     patience_gap: float = setting(0.0, 1.0)
     stage_tolerance: float

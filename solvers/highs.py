@@ -46,8 +46,9 @@ ADVICE = {
                          "with almost no homes or debt far beyond its beleidswaarde), or try [solver] threads = 1",
     "memory_limit": "the machine ran out of memory; solve fewer regions at once",
     "interrupted": "the solve was stopped",
-    "stalled": "no better point and no better bound for [solver] patience_s seconds while within [solver] "
-               "patience_gap of the bound; raise patience_s (0 = off), or accept the reported MIP gap",
+    "stalled": "no better point and no better bound for [solver] patience_checks of HiGHS's checks (or "
+               "patience_s seconds, its safety net) while within [solver] patience_gap of the bound; raise them "
+               "(0 = off), or accept the reported MIP gap",
     "error": "HiGHS refused the model; this is a bug in dpm, please report it with the case",
     "work_limit": "the stage stopped at its work limit (a count, the same on any machine); raise it, or accept "
                   "the reported MIP gap",
@@ -184,11 +185,13 @@ class HighsSolver:
         self.limit_s = float(self.options["time_limit"])  # per solve (see _run)
         self.prove_s = float(options.get("prove_exact_s", 0.0))  # see solve_lexicographic
         self.prove_checks = int(options.get("prove_exact_checks", 0))  # ... and _prove
-        self.patience = (float(options.get("patience_s", 0.0)), float(options.get("patience_gap", 0.0)))
+        # the patience rule (set_patience): seconds (its safety net), gap, checks
+        self.patience = (float(options.get("patience_s", 0.0)), float(options.get("patience_gap", 0.0)),
+                         int(options.get("patience_checks", 0)))
         self.patient = False  # the patience rule applies to the following solves (set_patience)
         self.work_limit: int | None = None  # HiGHS's checks per MIP solve (set_work_limit)
         self._worked_out = False  # the last solve was stopped at its work limit
-        self._stalled = False  # the last solve was stopped by the patience rule
+        self._stalled: str | None = None  # the last solve was stopped by the patience rule: "checks" or "clock"
         self._timed_out = False  # the last solve was cancelled at its time limit (see _run)
         self._interrupted = False  # the last solve was interrupted: the instance is renewed first
         self._work = 0  # simplex iterations of the instance since it was made (see _run)
@@ -291,10 +294,12 @@ class HighsSolver:
     def set_patience(self, on: bool) -> None:
         """The patience rule for the following MIP solves of an objective in whole units (a stage
         counted in homes): stop, with status ``stalled``, once neither the incumbent nor the
-        bound rounded up to whole units has improved for ``patience_s`` seconds while the
+        bound rounded up to whole units has improved for ``patience_checks`` of HiGHS's checks
+        (see :meth:`set_work_limit`), or for ``patience_s`` seconds, its safety net, while the
         incumbent is within ``patience_gap`` (relative) of that bound. HiGHS's bound still
-        holds, so the stage reports it and its gap. Off where ``patience_s`` is 0. Like a time
-        limit, a stall depends on the machine's speed."""
+        holds, so the stage reports it and its gap. Off where both are 0. A stall on the count
+        is the same on any machine; one on the clock, like a time limit, is not (only that one
+        is noted as a clock stop, :meth:`solve`)."""
         self.patient = bool(on)
 
     def set_work_limit(self, checks: int | None) -> None:
@@ -345,7 +350,8 @@ class HighsSolver:
         """Run HiGHS (:meth:`_solve`); a solve that a clock ended is noted in the log of the
         current :func:`clock_stops` block."""
         out = self._solve()
-        note_clock_stop(out.status, self.label)
+        if not (out.status == "stalled" and self._stalled == "checks"):  # (a stall on the count: no clock)
+            note_clock_stop(out.status, self.label)
         return out
 
     def _solve(self) -> SolveResult:
@@ -414,7 +420,7 @@ class HighsSolver:
         between runs)."""
         if self._interrupted or self._work > RENEW_ITERATIONS:
             self._fresh()
-        self._interrupted, self._stalled, self._timed_out, self._worked_out = False, False, False, False
+        self._interrupted, self._stalled, self._timed_out, self._worked_out = False, None, False, False
         self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
         watch = self._watch()
         if watch is not None:
@@ -436,8 +442,8 @@ class HighsSolver:
                 self.h.cbMipInterrupt.unsubscribe(watch)
             # (a cancel or a callback's interrupt sent as HiGHS ended by itself leaves the flag set too:
             # renewed all the same)
-            self._interrupted = (self._timed_out or self._worked_out or self._stalled
-                                 or self.h.getModelStatus().name == "kInterrupt")
+            self._interrupted = bool(self._timed_out or self._worked_out or self._stalled
+                                     or self.h.getModelStatus().name == "kInterrupt")
             if self.verbose and (self._timed_out or self._worked_out or self._stalled):  # (HiGHS: "Interrupted by user")
                 why = ("its time limit" if self._timed_out else f"its work limit ({self.work_limit} of HiGHS's checks)"
                        if self._worked_out else "the patience rule")
@@ -451,11 +457,12 @@ class HighsSolver:
         rule off, or a maximisation)."""
         if self.relaxed or not bool(self.model.integrality.any()):
             return None
-        seconds, gap = self.patience
-        patient = self.patient and seconds > 0 and self.sense == "min"
+        seconds, gap, quiet_checks = self.patience
+        patient = self.patient and (seconds > 0 or quiet_checks > 0) and self.sense == "min"
         if not patient and self.work_limit is None:
             return None
-        seen = {"value": np.inf, "bound": -np.inf, "since": None, "checks": 0}
+        # since: when the point or the whole bound last improved; quiet: the checks since then
+        seen = {"value": np.inf, "bound": -np.inf, "since": None, "quiet": 0, "checks": 0}
 
         def watch(event) -> None:
             seen["checks"] += 1
@@ -468,10 +475,16 @@ class HighsSolver:
             out = event.data_out
             value, bound, now = out.mip_primal_bound, np.ceil(out.mip_dual_bound - 1e-6), out.running_time
             if seen["since"] is None or value < seen["value"] - 0.5 or bound > seen["bound"] + 0.5:
-                seen.update(value=min(value, seen["value"]), bound=max(bound, seen["bound"]), since=now)
-            if (np.isfinite(value) and np.isfinite(bound) and value - bound <= gap * abs(value)
-                    and now - seen["since"] >= seconds):
-                self._stalled = True
+                seen.update(value=min(value, seen["value"]), bound=max(bound, seen["bound"]), since=now, quiet=0)
+            else:
+                seen["quiet"] += 1
+            if not (np.isfinite(value) and np.isfinite(bound) and value - bound <= gap * abs(value)):
+                return
+            if quiet_checks > 0 and seen["quiet"] >= quiet_checks:
+                self._stalled = "checks"
+            elif seconds > 0 and now - seen["since"] >= seconds:
+                self._stalled = "clock"
+            if self._stalled:
                 event.data_in.user_interrupt = True
 
         return watch

@@ -13,7 +13,7 @@ from bruteforce import INSTANCES, instance
 
 from dpm.model.allocation import build_region_model
 from dpm.solvers.backends import make_solver
-from dpm.solvers.highs import SolveResult
+from dpm.solvers.highs import SolveResult, clock_stops
 
 
 @pytest.fixture
@@ -282,9 +282,9 @@ class _Event:
         self.data_in = SimpleNamespace(user_interrupt=False)
 
 
-def _watch(solver, seconds: float, gap: float):
+def _watch(solver, seconds: float, gap: float, checks: int = 0):
     s = solver[0]
-    s.patience = (seconds, gap)
+    s.patience = (seconds, gap, checks)
     s.set_patience(True)
     return s, s._watch()
 
@@ -302,8 +302,8 @@ def test_patience_stops_only_after_its_seconds_without_a_better_point_or_whole_b
 
     assert not at(1000.0, 995.2, 0.0)
     assert not at(1000.0, 995.9, 4.9)  # (the bound's whole homes: 996 both times)
-    assert at(1000.0, 995.9, 5.0) and s._stalled
-    s._stalled = False
+    assert at(1000.0, 995.9, 5.0) and s._stalled == "clock"
+    s._stalled = None
     s, watch = _watch(solver, 5.0, 0.01)
     assert not at(1000.0, 995.2, 0.0)
     assert not at(999.0, 995.2, 4.0)  # a better point: the clock starts again
@@ -314,12 +314,50 @@ def test_patience_stops_only_after_its_seconds_without_a_better_point_or_whole_b
     assert not at(999.0, 995.5, 0.0) and not at(999.0, 995.5, 60.0)
 
 
+def test_patience_counts_checks_without_a_better_point_or_whole_bound_not_seconds(solver):
+    """The patience rule on its count (solver.patience_checks): a stage in homes stops once
+    neither its point nor its whole bound has improved for that many of HiGHS's checks,
+    however long they took, and the stop is not a clock's; before that, only its safety net
+    (patience_s) stops it, as a clock stop."""
+    s, watch = _watch(solver, 10.0, 0.01, checks=3)
+
+    def at(value, bound, now) -> bool:
+        event = _Event(value, bound, now)
+        watch(event)
+        return event.data_in.user_interrupt
+
+    assert not at(1000.0, 995.2, 0.0)
+    assert not at(1000.0, 995.9, 0.1) and not at(1000.0, 995.9, 0.2)  # two checks without progress
+    assert not at(999.0, 995.9, 0.3)  # a better point: the count starts again
+    assert not at(999.0, 995.9, 0.4) and not at(999.0, 995.9, 0.5)
+    assert at(999.0, 995.9, 0.6) and s._stalled == "checks"  # the third check without progress
+    s._stalled = None
+    s, watch = _watch(solver, 10.0, 0.01, checks=3)
+    assert not at(1000.0, 995.2, 0.0) and not at(1000.0, 995.2, 9.9)
+    assert at(1000.0, 995.2, 10.0) and s._stalled == "clock"  # slow checks: the safety net
+    s._stalled = None
+    s, watch = _watch(solver, 0.0, 0.001, checks=3)  # beyond the gap: no stop however many checks
+    assert not any(at(999.0, 995.5, float(k)) for k in range(10))
+
+
+def test_a_stall_on_the_count_is_no_clock_stop(solver):
+    """A stage that the patience rule's count ended is the same on any machine: not noted as a
+    clock stop (dpm.solvers.highs.clock_stops); one that its clock ended is."""
+    s = solver[0]
+    out = SimpleNamespace(status="stalled")
+    for by, noted in (("checks", []), ("clock", ["stage unfilled"])):
+        s._solve, s._stalled, s.label = (lambda: out), by, "stage unfilled"
+        with clock_stops() as stops:
+            s.solve()
+        assert stops == noted
+
+
 def test_patience_is_off_at_zero_and_outside_the_stages_in_homes(solver):
     s = solver[0]
-    s.patience = (0.0, 0.01)
+    s.patience = (0.0, 0.01, 0)
     s.set_patience(True)
     assert s._watch() is None
-    s.patience = (5.0, 0.01)
+    s.patience = (5.0, 0.01, 30)
     s.set_patience(False)  # (solve_lexicographic sets it per stage: only a stage counted in homes)
     assert s._watch() is None
 
