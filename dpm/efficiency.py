@@ -966,17 +966,19 @@ def never_rising(curve: pd.DataFrame) -> pd.DataFrame:
     """The curve (rows from tight to loose) where a point found more relations than the plan of
     a tighter point has: it shows that plan's relations and unfilled homes instead (the tighter
     plan with the fewest relations; a plan within a tighter limit is within this one), labelled
-    against its own bound (:func:`tradeoff_curve`)."""
+    against its own bound (:func:`tradeoff_curve`); ``plan_tolerance_share`` says whose plan
+    each row shows (its own tolerance, or that tighter point's)."""
     if "relations" not in curve:  # (no point found a plan)
         return curve
     best = None
     curve = curve.copy()
+    curve.insert(curve.columns.get_loc("relations"), "plan_tolerance_share", curve["tolerance_share"])
     for i in curve.index[curve["relations"].notna()]:
         if best is not None and curve.at[i, "relations"] > best[0]:
-            curve.loc[i, ["relations", "unfilled_homes"]] = best
+            curve.loc[i, ["relations", "unfilled_homes", "plan_tolerance_share"]] = best
             status, gap = honest_status(str(curve.at[i, "status"]), float(best[0]),
                                         float(curve.at[i, "relations_bound"]), True)
             curve.loc[i, ["status", "mip_gap"]] = status, gap
         if best is None or curve.at[i, "relations"] < best[0]:
-            best = (curve.at[i, "relations"], curve.at[i, "unfilled_homes"])
+            best = (curve.at[i, "relations"], curve.at[i, "unfilled_homes"], curve.at[i, "tolerance_share"])
     return curve

@@ -255,6 +255,7 @@ def test_a_looser_point_shows_a_tighter_plan_with_fewer_relations():
     out = never_rising(curve)
     assert list(out["relations"]) == [12, 9, 9, 9, 7]
     assert list(out["unfilled_homes"]) == [100, 102, 102, 102, 120]
+    assert list(out["plan_tolerance_share"]) == [0.0, 0.0025, 0.0025, 0.0025, 0.02]  # whose plan each row shows
     assert list(out["status"]) == ["time_limit", "work_limit", "optimal", "work_limit", "work_limit"]
     assert out["mip_gap"].iloc[2] == 0.0 and out["mip_gap"].iloc[3] == pytest.approx(2 / 9)
 
