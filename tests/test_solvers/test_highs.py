@@ -283,34 +283,38 @@ class _Event:
 
 
 def _watch(solver, seconds: float, gap: float, checks: int = 0):
+    """The solver with the patience rule (``seconds``, ``gap``, ``checks``) on, and
+    ``at(value, bound, now)``: whether the rule stops the solve at that callback event."""
     s = solver[0]
     s.patience = (seconds, gap, checks)
     s.set_patience(True)
-    return s, s._watch()
+    watch = s._watch()
+
+    def at(value: float, bound: float, now: float) -> bool:
+        event = _Event(value, bound, now)
+        watch(event)
+        return event.data_in.user_interrupt
+
+    return s, at
 
 
 def test_patience_stops_only_after_its_seconds_without_a_better_point_or_whole_bound(solver):
     """The patience rule (solver.patience_s, patience_gap): a stage in homes stops once neither
     its point nor its bound in whole homes has improved for patience_s seconds, while within
     patience_gap of that bound; a bound that rises by less than a home is no progress."""
-    s, watch = _watch(solver, 5.0, 0.01)
-
-    def at(value, bound, now) -> bool:
-        event = _Event(value, bound, now)
-        watch(event)
-        return event.data_in.user_interrupt
+    s, at = _watch(solver, 5.0, 0.01)
 
     assert not at(1000.0, 995.2, 0.0)
     assert not at(1000.0, 995.9, 4.9)  # (the bound's whole homes: 996 both times)
     assert at(1000.0, 995.9, 5.0) and s._stalled == "clock"
     s._stalled = None
-    s, watch = _watch(solver, 5.0, 0.01)
+    s, at = _watch(solver, 5.0, 0.01)
     assert not at(1000.0, 995.2, 0.0)
     assert not at(999.0, 995.2, 4.0)  # a better point: the clock starts again
     assert not at(999.0, 996.1, 8.0)  # a bound a whole home higher: again
     assert not at(999.0, 996.1, 12.9)
     assert at(999.0, 996.1, 13.0)
-    s, watch = _watch(solver, 5.0, 0.001)  # 3 homes open of 999: beyond a gap of 0.1 %, no stop
+    s, at = _watch(solver, 5.0, 0.001)  # 3 homes open of 999: beyond a gap of 0.1 %, no stop
     assert not at(999.0, 995.5, 0.0) and not at(999.0, 995.5, 60.0)
 
 
@@ -319,12 +323,7 @@ def test_patience_counts_checks_without_a_better_point_or_whole_bound_not_second
     neither its point nor its whole bound has improved for that many of HiGHS's checks,
     however long they took, and the stop is not a clock's; before that, only its safety net
     (patience_s) stops it, as a clock stop."""
-    s, watch = _watch(solver, 10.0, 0.01, checks=3)
-
-    def at(value, bound, now) -> bool:
-        event = _Event(value, bound, now)
-        watch(event)
-        return event.data_in.user_interrupt
+    s, at = _watch(solver, 10.0, 0.01, checks=3)
 
     assert not at(1000.0, 995.2, 0.0)
     assert not at(1000.0, 995.9, 0.1) and not at(1000.0, 995.9, 0.2)  # two checks without progress
@@ -332,11 +331,11 @@ def test_patience_counts_checks_without_a_better_point_or_whole_bound_not_second
     assert not at(999.0, 995.9, 0.4) and not at(999.0, 995.9, 0.5)
     assert at(999.0, 995.9, 0.6) and s._stalled == "checks"  # the third check without progress
     s._stalled = None
-    s, watch = _watch(solver, 10.0, 0.01, checks=3)
+    s, at = _watch(solver, 10.0, 0.01, checks=3)
     assert not at(1000.0, 995.2, 0.0) and not at(1000.0, 995.2, 9.9)
     assert at(1000.0, 995.2, 10.0) and s._stalled == "clock"  # slow checks: the safety net
     s._stalled = None
-    s, watch = _watch(solver, 0.0, 0.001, checks=3)  # beyond the gap: no stop however many checks
+    s, at = _watch(solver, 0.0, 0.001, checks=3)  # beyond the gap: no stop however many checks
     assert not any(at(999.0, 995.5, float(k)) for k in range(10))
 
 
