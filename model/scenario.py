@@ -304,6 +304,11 @@ class Scenario:
 
 def _check(raw: dict, file: str, text: str, horizon: int) -> None:
     for section, typed in SECTIONS.items():
+        for f in fields(typed):  # a count (checks, homes, partners, threads) is a whole number
+            value = raw[section][f.name]
+            if f.type == "int" and not (isinstance(value, int) or float(value).is_integer()):
+                raise CaseError(file, f"expected a whole number, got {value:g}", _line_of(text, f.name),
+                                f"{section}.{f.name}")
         for key, bounds, _ in typed.checks():
             if bounds is None:
                 continue

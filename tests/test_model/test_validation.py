@@ -98,6 +98,10 @@ SCENARIO_CASES = {
     "wrong path length": ("base_year = 2025\n[economy]\nrent_growth = [0.02, 0.03]\n", "economy.rent_growth",
                           ["one value per projection year"]),
     "text for number": ("base_year = 2025\n[norms]\nicr_min = \"hoog\"\n", "norms.icr_min", ["expected a number"]),
+    "fraction for a count": ("base_year = 2025\n[solver]\npatience_checks = 2.5\n", "solver.patience_checks",
+                             ["expected a whole number, got 2.5"]),
+    "fraction of a home": ("base_year = 2025\n[allocation]\nmin_transfer = 12.5\n", "allocation.min_transfer",
+                           ["expected a whole number, got 12.5"]),
     "unknown efficiency": ("base_year = 2025\n[allocation]\nefficiency = \"snel\"\n", "allocation.efficiency",
                            ["expected one of transfers, balanced, cost"]),
 }
