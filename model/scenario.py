@@ -346,6 +346,15 @@ def _check(raw: dict, file: str, text: str, horizon: int) -> None:
                         _line_of(text, "policy_years"), "horizon")
 
 
+def _toml_text(data: bytes) -> str:
+    """A scenario.toml's text: UTF-8, also with the byte-order mark an editor on Windows may
+    write (Notepad's "UTF-8 with BOM"), or UTF-16 with its mark (Notepad's "Unicode"), which
+    TOML itself does not allow."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
 def load_scenario(file: Path | None, overrides: dict | None = None, overrides_source: str = "overrides") -> Scenario:
     """Read ``file`` (a case's scenario.toml) over the defaults; validate; return the Scenario.
 
@@ -357,7 +366,7 @@ def load_scenario(file: Path | None, overrides: dict | None = None, overrides_so
     case: dict = {}
     if file is not None:
         try:
-            text = Path(file).read_text(encoding="utf-8")
+            text = _toml_text(Path(file).read_bytes())
             case = tomllib.loads(text)
         except FileNotFoundError:
             raise CaseError(name, "file not found; a case needs scenario.toml with at least base_year") from None
@@ -365,7 +374,9 @@ def load_scenario(file: Path | None, overrides: dict | None = None, overrides_so
             raise CaseError(name, "is a folder, not a file") from None
         except OSError as err:
             raise CaseError(name, f"cannot read: {err.strerror or err}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        except UnicodeDecodeError:
+            raise CaseError(name, "cannot read as text: not UTF-8 (save it as UTF-8, the encoding TOML asks for)") from None
+        except tomllib.TOMLDecodeError as err:
             raise CaseError(name, f"not valid TOML: {err}") from None
     base_year = case.pop("base_year", None)
     if overrides:

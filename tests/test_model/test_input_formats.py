@@ -127,3 +127,25 @@ def test_a_decimal_comma_in_a_comma_separated_file_is_explained(tmp_path):
     with pytest.raises(CaseError, match=r"corporations.csv, line 2: 20 fields where the header has 19; "
                                         r"a decimal comma in a comma-separated file\? export with ';'"):
         load_case(_case(tmp_path / "case", write))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"], ids=["utf8-bom", "unicode-text"])
+def test_a_scenario_saved_with_a_byte_order_mark_reads_the_same(tmp_path, encoding):
+    """scenario.toml saved by a Windows editor ("UTF-8 with BOM", "Unicode") reads as the plain
+    file; TOML itself allows neither."""
+    from dpm.model.scenario import load_scenario
+
+    plain = DEFAULT_CASE / "scenario.toml"
+    saved = tmp_path / "scenario.toml"
+    saved.write_text(plain.read_text(encoding="utf-8").replace("\n", "\r\n"), encoding=encoding)
+    assert saved.read_bytes()[:2] in (b"\xef\xbb", b"\xff\xfe")  # (really with its mark)
+    assert load_scenario(saved).raw == load_scenario(plain).raw
+
+
+def test_a_scenario_not_in_utf8_is_refused_clearly(tmp_path):
+    from dpm.model.scenario import load_scenario
+
+    saved = tmp_path / "scenario.toml"
+    saved.write_bytes("base_year = 2025 # \u00e9\u00e9n\n".encode("cp1252"))
+    with pytest.raises(CaseError, match="not UTF-8"):
+        load_scenario(saved)
