@@ -949,12 +949,16 @@ def curve_point(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndar
 
 def _curve_row(regions: tuple[str, ...], optimum: float, slack: float, share: float | None, p: Plan,
                seconds: float) -> dict:
-    """A point of the trade-off curve (share None: the run's own, ``p`` its plan)."""
+    """A point of the trade-off curve (share None: the run's own, ``p`` its plan). Where every
+    home can be done (an optimum of 0), every share is the same limit, half a home: share 0."""
     t = next(s for s in p.stages if s.name == "transfers")
     u = next(s for s in p.stages if s.name == "unfilled_on_relations")
+    own = share is None
+    if own:
+        share = round(slack / optimum, 6) if optimum else 0.0
     return {"region": " + ".join(regions),
-            "tolerance_share": round(slack / optimum, 6) if share is None and optimum else share,
-            "run_tolerance": share is None,
+            "tolerance_share": share,
+            "run_tolerance": own,
             "unfilled_limit_homes": round(optimum + (0.0 if slack <= 0.5 else slack), 1),
             "relations": int(round(t.objective)), "relations_bound": int(np.ceil(t.bound - 1e-6)),
             "status": t.status, "mip_gap": t.mip_gap,

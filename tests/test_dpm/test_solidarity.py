@@ -231,6 +231,23 @@ def test_tradeoff_curve_is_written_shown_and_consistent(tmp_path, capsys):
     assert len(summary["tradeoff"]) == len(curve)
 
 
+def test_tradeoff_curve_where_every_home_is_done(tmp_path, capsys):
+    """A region that can do every home (unfilled optimum 0: every tolerance is the same limit
+    of half a home) gets one point, its own, at share 0, on screen and in tradeoff.csv (it
+    used to stop the run with a TypeError before anything was written)."""
+    case = copy_default(tmp_path)
+    for name in ("corporations", "opgave"):
+        table = pd.read_csv(case / f"{name}.csv", dtype=str, keep_default_na=False)
+        table[table["corporation_id"] == "V01"].to_csv(case / f"{name}.csv", index=False)
+    out = tmp_path / "out"
+    assert run_cli(case, out, "--tradeoff") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Trade-off Voorbeeldregio"))
+    assert "+0.00%*: 0 for 0" in line, line
+    curve = pd.read_csv(out / "tradeoff.csv")
+    assert list(curve["tolerance_share"]) == [0.0] and list(curve["run_tolerance"]) == [True]
+    assert list(curve["unfilled_homes"]) == [0] and list(curve["relations"]) == [0]
+
+
 def test_tradeoff_curve_on_two_processes_is_the_one_point_after_point():
     """The curve's extra points run on a process pool: the same rows as one after the other
     (the default region, no solve ended by a clock)."""
