@@ -200,6 +200,11 @@ def cmd_run(args) -> int:
         raise CaseError("dpm run", "give a case folder (or --from-summary results/.../summary.json)")
     case = load_case(args.case, overrides={"solver": {"backend": args.solver}} if args.solver else None,
                      overrides_source="--solver")
+    efficiency = case.scenario.allocation.efficiency
+    if args.tradeoff and efficiency != "transfers":  # (refused before the solve, like any bad input)
+        raise CaseError("--tradeoff", f'the trade-off curve is of the fewest transfer relations, for efficiency = '
+                        f'"transfers"; this case\'s scenario sets "{efficiency}" (drop --tradeoff, or set efficiency '
+                        f'= "transfers")', field="allocation.efficiency")
     out = _out_folder(args, case.name)
     _say_case_notes(case)
     run = run_case(case, verbose=args.verbose,
@@ -380,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--report", action="store_true", help="also write report.xlsx and report.html")
     run.add_argument("--tradeoff", action="store_true",
                      help="also the trade-off curve: fewest relations at the exact unfilled optimum and at "
-                          "+0.25/0.5/1/2 %% (tradeoff.csv, one line on screen, a chart in the report)")
+                          "+0.25/0.5/1/2 %% (tradeoff.csv, one line on screen, a chart in the report; needs "
+                          "efficiency = \"transfers\")")
     run.add_argument("--workers", type=_workers, help="regions (components) solved at once, a process each "
                                                        "(default: the machine's cores; 1: one by one)")
     run.set_defaults(func=cmd_run)

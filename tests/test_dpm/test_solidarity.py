@@ -248,6 +248,19 @@ def test_tradeoff_curve_where_every_home_is_done(tmp_path, capsys):
     assert list(curve["unfilled_homes"]) == [0] and list(curve["relations"]) == [0]
 
 
+def test_tradeoff_with_another_efficiency_is_refused_before_the_solve(tmp_path, capsys):
+    """The curve is of fewest relations: with efficiency = "balanced" --tradeoff is refused at
+    once with one clear line, exit 2, nothing written (it used to solve, then stop with a
+    StopIteration)."""
+    case = copy_default(tmp_path)
+    (case / "scenario.toml").write_text('base_year = 2025\n[allocation]\nefficiency = "balanced"\n')
+    out = tmp_path / "out"
+    assert run_cli(case, out, "--tradeoff") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "field 'allocation.efficiency'" in err and '"balanced"' in err, err
+    assert not out.exists()
+
+
 def test_tradeoff_curve_on_two_processes_is_the_one_point_after_point():
     """The curve's extra points run on a process pool: the same rows as one after the other
     (the default region, no solve ended by a clock)."""
