@@ -196,6 +196,7 @@ def cmd_run(args) -> int:
             raise CaseError("--from-summary", "give either a case or --from-summary, not both")
         previous = previous_run(args.from_summary)
         args.case = previous.case_path
+        args.tradeoff = args.tradeoff or previous.had_tradeoff  # (the same tables as the first run)
     elif args.case is None:
         raise CaseError("dpm run", "give a case folder (or --from-summary results/.../summary.json)")
     case = load_case(args.case, overrides={"solver": {"backend": args.solver}} if args.solver else None,
@@ -240,7 +241,8 @@ def cmd_run(args) -> int:
                 print(f"A clock ended solves in {' and in '.join(clocked)} (summary.json, 'clock'): where a time "
                       "limit decides, runs can differ")
             return 1
-        print(f"Repeat of {previous.folder}/: all {len(same)} result tables are byte-identical")
+        print(f"Repeat of {previous.folder}/: all {len(same)} result tables are byte-identical"
+              + (" (tradeoff.csv but for its seconds)" if "tradeoff.csv" in same else ""))
     return 0
 
 

@@ -2,10 +2,12 @@
 
 The summary lists every input file with its SHA-256 (``dpm.results.provenance``). A repeat
 reads the same case path, refuses if any input changed since (one line naming the files),
-runs again, and compares the new result tables with the old ones byte by byte.
+runs again (with ``--tradeoff`` where the first run had it), and compares the new result tables
+with the old ones byte by byte (tradeoff.csv but for its ``seconds``).
 """
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +30,41 @@ class PreviousRun:
         where its dpm did not record them)."""
         return (self.summary.get("clock") or {}).get("stops") or {}
 
+    @property
+    def had_tradeoff(self) -> bool:
+        """Whether that run made the trade-off curve (``--tradeoff``: summary.json 'tradeoff')."""
+        return bool(self.summary.get("tradeoff"))
+
     def compare(self, new: Path) -> tuple[list[str], list[str]]:
-        """(identical, differing) result tables of the old folder and ``new``."""
+        """(identical, differing) result tables of the old folder and ``new``: byte by byte, but
+        for a column of :data:`TIMING_COLUMNS` (tradeoff.csv's ``seconds``: how long, not what)."""
         same, differ = [], []
         for old in sorted(self.folder.glob("*.csv")):
             other = Path(new) / old.name
-            (same if other.exists() and other.read_bytes() == old.read_bytes() else differ).append(old.name)
+            (same if other.exists() and _same(old, other) else differ).append(old.name)
         return same, differ
+
+
+TIMING_COLUMNS = ("seconds",)
+
+
+def _same(old: Path, new: Path) -> bool:
+    """The same bytes, or, for a table with a timing column, the same rows without it."""
+    if old.read_bytes() == new.read_bytes():
+        return True
+    rows = _rows(old)
+    return rows is not None and rows == _rows(new)
+
+
+def _rows(file: Path) -> list[list[str]] | None:
+    """The rows of a result table as written, without its timing columns (None: it has none,
+    so only its bytes compare)."""
+    with open(file, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    keep = [i for i, name in enumerate(rows[0] if rows else []) if name not in TIMING_COLUMNS]
+    if not rows or len(keep) == len(rows[0]):
+        return None
+    return [[row[i] for i in keep if i < len(row)] for row in rows]
 
 
 def previous_run(summary_file: str | Path) -> PreviousRun:

@@ -334,6 +334,23 @@ def test_from_summary_repeats_a_run_exactly_and_refuses_changed_inputs(tmp_path,
     assert tree(tmp_path) == before
 
 
+def test_a_repeat_of_a_tradeoff_run_makes_the_curve_again_and_compares_it_but_for_its_seconds(tmp_path, capsys):
+    """A run with --tradeoff is repeated with it (its tradeoff.csv is one of the tables); the
+    curve's `seconds` say how long a point took, not what it found, so only they may differ; a
+    changed relation count is a difference (the default region: no solve ended by a clock)."""
+    first = tmp_path / "first"
+    assert main(["run", str(DEFAULT_CASE), "--tradeoff", "--out", str(first)]) == 0
+    assert main(["run", "--from-summary", str(first / "summary.json"), "--out", str(tmp_path / "again")]) == 0
+    assert "byte-identical (tradeoff.csv but for its seconds)" in capsys.readouterr().out
+    assert (tmp_path / "again" / "tradeoff.csv").exists()
+    curve = (first / "tradeoff.csv").read_text().splitlines()
+    header, row = curve[0].split(","), curve[1].split(",")
+    row[header.index("relations")] = "99"
+    (first / "tradeoff.csv").write_text("\n".join([curve[0], ",".join(row), *curve[2:]]) + "\n")
+    assert main(["run", "--from-summary", str(first / "summary.json"), "--out", str(tmp_path / "third")]) == 1
+    assert "1 file(s) differ: tradeoff.csv" in capsys.readouterr().out
+
+
 def test_a_repeat_that_differs_says_where_a_clock_decided(tmp_path, capsys):
     """A repeat whose tables differ exits 1 and, where the first run's summary records solves a
     clock ended, says that this is where runs can differ (here the first run's files and its
