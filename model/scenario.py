@@ -375,7 +375,8 @@ def load_scenario(file: Path | None, overrides: dict | None = None, overrides_so
         except OSError as err:
             raise CaseError(name, f"cannot read: {err.strerror or err}") from None
         except UnicodeDecodeError:
-            raise CaseError(name, "cannot read as text: not UTF-8 (save it as UTF-8, the encoding TOML asks for)") from None
+            raise CaseError(name, "cannot read as text: not UTF-8 (save it as UTF-8, the encoding TOML asks "
+                                  "for)") from None
         except tomllib.TOMLDecodeError as err:
             raise CaseError(name, f"not valid TOML: {err}") from None
     base_year = case.pop("base_year", None)
