@@ -107,7 +107,7 @@ def one(name: str, tradeoff: bool) -> dict:
                 mine["status"] = s.status
                 mine["gap"] = max(mine["gap"] or 0.0, s.mip_gap or 0.0)
     # the curve's wall time: the run's own point (its transfers stage) and the extra points' wall time
-    # (its tighter points in a second process); "curve work": the points' seconds summed
+    # (on a pool of the machine's cores, dpm.efficiency.tradeoff_curve); "curve work": the points' seconds summed
     curve = sum(float(c.tradeoff.loc[c.tradeoff["run_tolerance"].eq(True), "seconds"].sum()) + c.tradeoff_seconds
                 for c in comps if c.tradeoff is not None)
     work = sum(float(c.tradeoff["seconds"].sum()) for c in comps if c.tradeoff is not None)
