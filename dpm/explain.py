@@ -82,6 +82,25 @@ def _norm_text(limit: str, norm: float) -> str:
     return f"{norm:.0%}"
 
 
+NAMED_ORIGINS = 3  # a sentence names this many origins, the rest as a count (a region of 40 stays one line)
+
+
+def _whose(short: pd.DataFrame, label) -> str:
+    """The origins of ``short`` (a region's unfilled homes of one type) in a sentence: where more
+    than one, each with its unfilled homes, most first; beyond :data:`NAMED_ORIGINS`, the
+    largest and a count (diagnosis.csv's ``origins`` keeps every one)."""
+    per = short.groupby("origin")["homes"].sum().astype(int).reset_index()
+    per = per.sort_values(["homes", "origin"], ascending=[False, True], kind="stable")
+    if len(per) == 1:
+        return label(per["origin"].iloc[0])
+    if len(per) <= NAMED_ORIGINS:
+        named = [f"{label(o)} ({h:,})" for o, h in zip(per["origin"], per["homes"])]
+        return f"{', '.join(named[:-1])} and {named[-1]}"
+    top = per.head(NAMED_ORIGINS)
+    most = ", ".join(f"{label(o)} with {h:,}" for o, h in zip(top["origin"], top["homes"]))
+    return f"{len(per)} corporations (most: {most}; {len(per) - NAMED_ORIGINS} more)"
+
+
 def diagnose(rm: RegionModel, shortfall: pd.DataFrame, limits: pd.DataFrame) -> pd.DataFrame:
     """diagnosis.csv: per region and type with unfilled homes, each corporation that could take
     them (for verduurzaming only the owner) with the limit and year that stop it (its largest
@@ -116,7 +135,7 @@ def diagnose(rm: RegionModel, shortfall: pd.DataFrame, limits: pd.DataFrame) -> 
         if not reasons:
             reasons = ["no limit of a corporation that could take them binds in the LP relaxation; whole homes "
                        "and the transfer rules (min_transfer, max_partners) leave them"]
-        sentence = (f"From {first}, {homes} {kind} homes of {', '.join(label(o) for o in origins)} stay unfilled: "
+        sentence = (f"From {first}, {homes:,} {kind} homes of {_whose(short, label)} stay unfilled: "
                     + "; ".join(reasons) + ".")
         for c in takers:
             r = top.loc[c] if c in top.index else None

@@ -4,6 +4,7 @@ not bind fills none. Exact optima (homes_gap = 0) so that differences are real."
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import DEFAULT_CASE
 
@@ -80,3 +81,16 @@ def test_explanation_rows_and_units():
     # binding rows have little room left: less than the debt of a few hundred homes
     binding = EXPLANATION[EXPLANATION["binds"] & (EXPLANATION["gap_eur"] == 0)]
     assert (binding["headroom_debt_eur"] < 50e6).all()
+
+
+def test_a_sentence_names_few_origins_with_their_homes_and_many_as_a_count():
+    """A region of 40 corporations short of nieuwbouw gets one readable line: the three largest
+    shortfalls with their homes and a count of the rest; ties in the order of their ids."""
+    from dpm.explain import _whose
+    label = "C{}".format
+    one = pd.DataFrame({"origin": ["a", "a"], "homes": [3, 4]})
+    assert _whose(one, label) == "Ca"
+    two = pd.DataFrame({"origin": ["a", "b", "b"], "homes": [1, 1000, 234]})
+    assert _whose(two, label) == "Cb (1,234) and Ca (1)"
+    many = pd.DataFrame({"origin": [f"o{i:02d}" for i in range(40)], "homes": [10] * 37 + [50, 70, 70]})
+    assert _whose(many, label) == "40 corporations (most: Co38 with 70, Co39 with 70, Co37 with 50; 37 more)"
