@@ -128,10 +128,11 @@ def clock_summary(stops: dict[str, int]) -> dict:
 
 
 # what a user can do about a stage that ended at its work limit (counts: the same plan on any machine)
-_MORE_TIEBREAK_CHECKS = "raise [solver] tiebreak_checks, or accept the reported MIP gap"
 WORK_LIMIT_ADVICE = {
-    "unfilled_timing": _MORE_TIEBREAK_CHECKS,
-    "homes_moved": _MORE_TIEBREAK_CHECKS,
+    "unfilled_timing": "raise [solver] tiebreak_checks, or accept the reported MIP gap",
+    "homes_moved": "the stage finds the fewest homes moved on the plan's own relations; another set of as many "
+                   "relations may move fewer, and the bound (over every plan within the unfilled limit, homes "
+                   "continuous) may be below what any plan can reach: accept the reported gap",
     "transfers": "its searches for fewer relations ended at their node limits, not on a clock, so more time would "
                  "not change the plan; allow more homes unfilled for fewer relations ([allocation] "
                  "unfilled_tolerance; dpm run --tradeoff shows what each step buys), or accept the reported gap",

@@ -11,7 +11,11 @@ and the efficiency stage is built on them:
    (:func:`dpm.solidarity.solidarity_roles`). Every must-give corporation needs at least one relation, and
    so does every must-take one: ``max(#give, #take)`` is a lower bound on the number of
    relations of *every* plan, and the rows ``giver_cover`` / ``taker_cover`` put it into the
-   LP relaxation of the relations stage.
+   LP relaxation of the relations stage. A must-take corporation may need more than one
+   origin: from k origins it can take, per type and year, at most the k largest tasks of
+   others (:func:`origins_room`), and where the LP with that room leaves more than the limit
+   unfilled it needs k + 1 (:attr:`Roles.take_from`). Relations into different corporations
+   are different relations, so the sum over the must-take corporations bounds them too.
 2. **Pairs that can matter.** Relations are built only from corporations that need not
    take to corporations that need not give (:meth:`Roles.allows`): a must-take corporation
    never hands tasks away, a must-give one never takes any. When that restriction would cost
@@ -56,12 +60,21 @@ class Roles:
     # (None): e.g. the givers and takers of the participation bound (:class:`Participation`)
     may_give: tuple[str, ...] | None = None
     may_take: tuple[str, ...] | None = None
+    # per must-take corporation (in must_take's order), the fewest origins it takes from in
+    # every plan (at least 1; empty: 1 each), see :func:`origins_room`
+    take_from: tuple[int, ...] = ()
+
+    @property
+    def origins_needed(self) -> tuple[int, ...]:
+        """Per must-take corporation, the fewest origins it needs (:attr:`take_from`, else 1)."""
+        return self.take_from or (1,) * len(self.must_take)
 
     @property
     def bound(self) -> int:
-        """Fewest relations any plan needs: each must-give and each must-take corporation is
-        in at least one relation, and a relation joins one giver and one taker."""
-        return max(len(self.must_give), len(self.must_take))
+        """Fewest relations any plan needs: each must-give corporation is the origin of at least
+        one relation, each must-take corporation the executor of at least as many as it needs
+        origins (:attr:`origins_needed`), and a relation joins one origin and one executor."""
+        return max(len(self.must_give), sum(self.origins_needed))
 
     def permits(self, corporations) -> tuple[np.ndarray, np.ndarray]:
         """Per corporation (any sequence of ids): whether it may give, and whether it may take.
@@ -154,11 +167,13 @@ def own_balance(agg) -> Balance:
     return Balance(index, A, give, take)
 
 
-def role_probe(balance: Balance, cid: str, sense: str) -> RowGroup:
+def role_probe(balance: Balance, cid: str, sense: str, room: np.ndarray | None = None) -> RowGroup:
     """The probe of :func:`dpm.solidarity.solidarity_roles`: corporation ``cid`` takes nothing
     (``sense = "take"``: completed + unfilled <= A, per tradeable type and year) or gives nothing
     (``"give"``: completed in its own region + unfilled >= A), as the row group
-    ``<cid>_<sense>s_nothing``; ``balance`` is :func:`own_balance` of the aggregate model."""
+    ``<cid>_<sense>s_nothing``; ``balance`` is :func:`own_balance` of the aggregate model. With
+    ``room`` (per cell of ``cid``, in ``balance``'s order; "take" only): it takes at most that
+    many homes per type and year (completed + unfilled <= A + room), ``<cid>_takes_at_most``."""
     index, A = balance.index, balance.A
     row, col, coef = getattr(balance, sense)
     mine = np.flatnonzero(index.get_level_values("corporation_id") == cid)
@@ -167,7 +182,39 @@ def role_probe(balance: Balance, cid: str, sense: str) -> RowGroup:
     keep = pos[row] >= 0
     lower = np.full(len(mine), -INF) if sense == "take" else A[mine]
     upper = A[mine] if sense == "take" else np.full(len(mine), INF)
-    return RowGroup.of(f"{cid}_{sense}s_nothing", index[mine], [(pos[row[keep]], col[keep], coef[keep])], lower, upper)
+    name = f"{cid}_{sense}s_nothing"
+    if room is not None:
+        upper, name = upper + room, f"{cid}_takes_at_most"
+    return RowGroup.of(name, index[mine], [(pos[row[keep]], col[keep], coef[keep])], lower, upper)
+
+
+def origins_room(balance: Balance, cid: str, k: int) -> np.ndarray:
+    """Per cell (tradeable type and year) of ``cid`` in ``balance``'s order, the most homes it
+    can take from any k origins: the sum of the k largest tasks of other corporations of that
+    type and year. A corporation that takes from k origins completes at most that many homes
+    beyond its own task less its unfilled homes (each origin gives at most its whole task), so
+    with this room in :func:`role_probe` every such plan stays feasible: where the LP then
+    leaves more than the limit unfilled, every plan needs more than k origins for ``cid``.
+    (Within one region; where a corporation also works in others, ``serve`` columns, the
+    take reading weighs those homes above any task and this room does not apply.)"""
+    corporation = np.asarray(balance.index.get_level_values("corporation_id"))
+    cell, _ = pd.factorize(pd.MultiIndex.from_arrays([balance.index.get_level_values("type"),
+                                                       balance.index.get_level_values("t")]))
+    other = corporation != cid
+    tasks = pd.DataFrame({"cell": cell[other], "A": balance.A[other]})
+    largest = tasks.sort_values("A", ascending=False, kind="stable").groupby("cell").head(k)
+    return largest.groupby("cell")["A"].sum().reindex(cell[corporation == cid], fill_value=0.0).to_numpy(float)
+
+
+def moved_rows(balance: Balance, first: int) -> RowGroup:
+    """``moved_at_least``, per corporation, tradeable type and year of an aggregate model: the
+    homes of its task that others complete (column ``first`` + i, in ``balance``'s order) are
+    at least its task less what it completes in its own region less its unfilled homes
+    (give-balance + moved >= A). Whatever it completes there, at most all of it is its own
+    task, so every plan moves at least that many of its homes, on any relations."""
+    n = len(balance.index)
+    return RowGroup.of("moved_at_least", balance.index, [balance.give, (np.arange(n), first + np.arange(n), np.ones(n))],
+                       balance.A, np.full(n, INF))
 
 
 def role_rows(agg, roles: Roles) -> RowGroup:

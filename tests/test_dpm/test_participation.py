@@ -9,9 +9,10 @@ takers; and the participants of two linked regions have a plan on their pairs.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from bruteforce import INSTANCES, brute_force, instance
-from conftest import linked_case
+from bruteforce import INSTANCES, SCENARIO, brute_force, instance
+from conftest import linked_case, write_case
 
 from dpm.efficiency import _continuity_fix, unfilled_slack
 from dpm.model.allocation import build_region_model
@@ -40,9 +41,67 @@ def test_participation_bound_never_exceeds_the_fewest_relations(tmp_path, name):
     roles = solidarity_roles(agg, fix, limit, opts)
     part = participants(agg, fix, limit, first.x, roles, opts, time_limit_s=10.0)
     best = brute_force(case)
-    assert roles.bound <= part.bound <= best["transfers"]
+    assert roles.bound <= best["transfers"] and part.bound <= best["transfers"]
     if best["transfers"] > 0:  # a plan with transfers has givers and takers, and the bound sees them
         assert part.bound >= 1 and part.givers and part.takers
+
+
+def _two_origins_case(tmp_path, debt: float):
+    """A and B (debt ``debt``) with 2 nieuwbouw homes of 2026 each, C (debt EUR 6 mln) without
+    opgave; corporations of 100 homes and EUR 10 mln beleidswaarde, min_transfer 1."""
+    corps = [{"corporation_id": "A", "debt_eur": debt}, {"corporation_id": "B", "debt_eur": debt},
+             {"corporation_id": "C", "debt_eur": 6.0e6}]
+    opgave = [{"region": "R", "corporation_id": o, "type": "nieuwbouw", "year": 2026, "homes": 2} for o in "AB"]
+    return load_case(write_case(tmp_path / f"two{int(debt)}", corps, opgave, SCENARIO.format(min_transfer=1)))
+
+
+def test_a_taker_that_needs_two_origins_counts_two_relations(tmp_path):
+    """A and B break their LTV before any opgave (debt EUR 9 mln), so each hands its 2 nieuwbouw
+    homes of 2026 to C, the only one with room: C takes 4 homes of 2026 where one origin has at
+    most 2, so every plan relates C to both (take_from 2, found by the LP with C's room at one
+    origin's task); brute force agrees, and the run's plan has those 2 relations, proven."""
+    case = _two_origins_case(tmp_path, 9.0e6)
+    agg, first, opts = _stages_1_2(case, ("R",))
+    optimum = first.stages[1].objective
+    limit = optimum + unfilled_slack(case.scenario, optimum)
+    roles = solidarity_roles(agg, _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"]), limit, opts)
+    assert optimum == 0 and roles.must_take == ("C",) and roles.take_from == (2,)
+    assert roles.bound == 2 == brute_force(case)["transfers"]
+    from dpm.regional import solve_component
+    transfers = next(s for s in solve_component(case, ("R",)).stages if s.name == "transfers")
+    assert (transfers.status, transfers.objective, transfers.bound) == ("optimal", 2.0, 2.0)
+
+
+@pytest.mark.parametrize("debt", [8.6e6, 8.7e6, 9.0e6])
+def test_homes_moved_is_reported_against_a_bound_over_every_plan(tmp_path, debt):
+    """The homes_moved stage is solved on the plan's own relations; its bound must hold for
+    every plan with as few relations (MODEL.md 5), and it is optimal only where no such plan
+    moves fewer. At a debt of EUR 8.6 mln the relations chosen are A -> C and B -> A: 3 homes
+    moved, where B -> C and A -> C move 2 (brute force)."""
+    from dpm.regional import solve_component
+    case = _two_origins_case(tmp_path, debt)
+    best = brute_force(case)
+    result = solve_component(case, ("R",))
+    moved = next(s for s in result.stages if s.name == "homes_moved")
+    assert moved.bound is not None and moved.bound <= best["homes_moved"] + 1e-6
+    assert result.objectives["homes_moved"] >= best["homes_moved"]
+    if moved.status == "optimal":
+        assert moved.objective == best["homes_moved"]
+
+
+def test_origins_room_is_the_largest_tasks_of_the_others_per_type_and_year():
+    """From k origins a corporation takes at most the k largest tasks of the others in each
+    type and year (its own never counts)."""
+    from dpm.model.solidarity import Balance, origins_room
+    index = pd.MultiIndex.from_tuples([(c, "nieuwbouw", t) for c in "ABCD" for t in (1, 2)],
+                                      names=["corporation_id", "type", "t"])
+    A = np.array([5, 1, 7, 0, 3, 4, 9, 2], float)  # A: 5 1; B: 7 0; C: 3 4; D: 9 2
+    none = (np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    balance = Balance(index, A, none, none)
+    assert origins_room(balance, "A", 1).tolist() == [9, 4]
+    assert origins_room(balance, "A", 2).tolist() == [16, 6]
+    assert origins_room(balance, "D", 2).tolist() == [12, 5]
+    assert origins_room(balance, "D", 9).tolist() == [15, 5]
 
 
 def _linked_case(tmp_path):

@@ -102,7 +102,8 @@ def test_summary_names_status_objectives_and_scenario(default_results):
     assert s["allocation_status"] == "optimal"
     assert s["status"]["transfers"] == "optimal"  # 3 relations, the roles' bound
     assert all(v in ("optimal", "within_tolerance") for v in s["status"].values())
-    assert all(gap <= 1e-3 for gap in s["mip_gap"].values())  # within solver.mip_rel_gap
+    # within solver.mip_rel_gap; homes moved within 1 % (HOMES_MOVED_REL_GAP) of a bound over every plan
+    assert all(gap <= (1e-2 if stage == "homes_moved" else 1e-3) for stage, gap in s["mip_gap"].items())
     for key in ("continuity_gap_eur", "unfilled_homes", "transfers", "homes_moved"):
         assert key in s["objectives"]
     assert s["scenario"]["base_year"] == 2025
