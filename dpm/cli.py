@@ -79,6 +79,7 @@ def _stage_status(stages, names) -> str:
 def print_tradeoff(run, out=None) -> None:
     """One line per region: the relations needed at each unfilled limit (the trade-off curve)."""
     out = out or sys.stdout
+    years = run.case.scenario.policy_calendar_years
     for c in run.components:
         t = c.tradeoff
         if t is None or t.empty or "relations" not in t:
@@ -89,7 +90,7 @@ def print_tradeoff(run, out=None) -> None:
             mark = "*" if r.run_tolerance else ""
             points.append(f"+{r.tolerance_share:.2%}{mark}: {int(r.relations)}{proof} for {_fmt_int(int(r.unfilled_homes))}")
         print(f"Trade-off {' + '.join(c.regions)}, unfilled limit above the optimum -> fewest relations for the "
-              f"homes left unfilled (* this run): " + "; ".join(points), file=out)
+              f"homes left unfilled over {years[0]}-{years[-1]} (* this run): " + "; ".join(points), file=out)
 
 
 def _progress(render, log=None):
