@@ -96,7 +96,7 @@ def participants(agg, fix_rows, limit: float, x_agg: np.ndarray, roles: Roles, o
     fix_rows(solver)
     cost = agg.stages()[1].cost
     unfilled_limit(cost, limit).add_to(solver)
-    part = Participation.of(agg, lm.n_cols)
+    part = Participation.of(agg, lm.n_cols, roles)
     solver.add_columns(*part.bounds())
     part.rows.add_to(solver)
     solver.set_integrality(np.arange(lm.n_cols), False)  # homes continuous: a relaxation, so still a bound

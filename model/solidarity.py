@@ -237,25 +237,31 @@ class Participation:
     taker the executor of one, so ``most_roles`` at its least, over every plan within the
     unfilled limit, bounds the relations from below; with homes continuous (a relaxation) it
     is still a bound. It generalises :attr:`Roles.bound`, where givers and takers are those
-    forced in every plan.
+    forced in every plan: a taker counts as many relations as it needs origins (``need``:
+    :attr:`Roles.origins_needed` for the must-take corporations, else 1).
 
     Columns (from ``first`` on): gives[c], takes[c], most_roles. Rows on the aggregate model
     (:class:`Balance`), per corporation, type and year: ``gives_link``, completed in its own
     region + unfilled + A gives[c] >= A; ``takes_link``, completed + unfilled - M takes[c] <= A,
     with M the component's whole task of that type and year (no corporation completes more)
-    times the heaviest weight of the take reading; and ``most_roles`` >= sum gives, >= sum takes."""
+    times the heaviest weight of the take reading; and ``most_roles`` >= sum gives, >= sum
+    need x takes."""
 
     corporations: pd.Index
     first: int
     rows: RowGroup
     balance: Balance
+    need: np.ndarray  # per corporation, the relations it counts as a taker
 
     @classmethod
-    def of(cls, agg, first: int) -> "Participation":
+    def of(cls, agg, first: int, roles: Roles | None = None) -> "Participation":
         balance = own_balance(agg)
         index, A = balance.index, balance.A
         corp = pd.Index(agg.projection.ids, name="corporation_id")
         C, R = len(corp), len(index)
+        need = np.ones(C)
+        if roles is not None and roles.must_take:
+            need[corp.get_indexer(list(roles.must_take))] = roles.origins_needed
         c_of = corp.get_indexer(index.get_level_values("corporation_id"))
         kt = pd.MultiIndex.from_arrays([index.get_level_values("type"), index.get_level_values("t")])
         whole = pd.Series(A, index=kt).groupby(level=[0, 1]).sum().reindex(kt).to_numpy()
@@ -266,13 +272,13 @@ class Participation:
         terms = [(g_row, g_col, g_coef), (cells, gives[c_of], A),  # gives_link
                  (R + t_row, t_col, t_coef), (R + cells, takes[c_of], -whole),  # takes_link
                  (np.array([2 * R, 2 * R + 1]), np.array([most, most]), np.ones(2)),  # most_roles
-                 (np.full(C, 2 * R), gives, -np.ones(C)), (np.full(C, 2 * R + 1), takes, -np.ones(C))]
+                 (np.full(C, 2 * R), gives, -np.ones(C)), (np.full(C, 2 * R + 1), takes, -need)]
         labels = pd.MultiIndex.from_tuples(
             [("gives_link", *i) for i in index] + [("takes_link", *i) for i in index]
             + [("most_roles", "gives", "", 0), ("most_roles", "takes", "", 0)], names=["row", *index.names])
         lower = np.concatenate([A, np.full(R, -INF), np.zeros(2)])
         upper = np.concatenate([np.full(R, INF), A, np.full(2, INF)])
-        return cls(corp, first, RowGroup.of("participation", labels, terms, lower, upper), balance)
+        return cls(corp, first, RowGroup.of("participation", labels, terms, lower, upper), balance, need)
 
     @property
     def n_columns(self) -> int:
@@ -305,7 +311,7 @@ class Participation:
         C = len(self.corporations)
         gives = np.bincount(c_of, weights=(balance.A - balance.value("give", x) > 1e-6), minlength=C) > 0
         takes = np.bincount(c_of, weights=(balance.value("take", x) - balance.A > 1e-6), minlength=C) > 0
-        return np.concatenate([gives, takes, [max(gives.sum(), takes.sum())]]).astype(float)
+        return np.concatenate([gives, takes, [max(gives.sum(), takes @ self.need)]]).astype(float)
 
     def read(self, x: np.ndarray) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(givers, takers) of a solution ``x`` (over the old and new columns)."""

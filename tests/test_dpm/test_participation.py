@@ -67,6 +67,8 @@ def test_a_taker_that_needs_two_origins_counts_two_relations(tmp_path):
     roles = solidarity_roles(agg, _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"]), limit, opts)
     assert optimum == 0 and roles.must_take == ("C",) and roles.take_from == (2,)
     assert roles.bound == 2 == brute_force(case)["transfers"]
+    fix = _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"])
+    assert participants(agg, fix, limit, first.x, roles, opts, time_limit_s=10.0).bound == 2  # (C counted twice)
     from dpm.regional import solve_component
     transfers = next(s for s in solve_component(case, ("R",)).stages if s.name == "transfers")
     assert (transfers.status, transfers.objective, transfers.bound) == ("optimal", 2.0, 2.0)
