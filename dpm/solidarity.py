@@ -24,7 +24,8 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
     ``limit`` (weighted) homes unfilled: 2 LPs per corporation on the aggregate model
     ``agg`` (homes continuous, so a 'must' is proven), with ``fix_rows(solver)`` adding the
     rows that hold the earlier stages (continuity) at their optimum; and per must-take
-    corporation the fewest origins it needs (:func:`_fewest_origins`; within one region)."""
+    corporation the fewest origins it needs (:func:`_fewest_origins`; 1 for one that also
+    works in other regions, :meth:`Balance.works_elsewhere`)."""
     start = time.perf_counter()
     solver = make_solver(agg.model, opts, relaxed=True)
     fix_rows(solver)
@@ -35,7 +36,8 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
         for sense, found in (("take", take), ("give", give)):
             if _exceeds(solver, role_probe(balance, cid, sense), limit):
                 found.append(cid)
-    take_from = tuple(_fewest_origins(solver, balance, cid, limit) for cid in take) if balance.same else ()
+    elsewhere = balance.works_elsewhere()
+    take_from = tuple(1 if cid in elsewhere else _fewest_origins(solver, balance, cid, limit) for cid in take)
     return Roles(tuple(give), tuple(take), time.perf_counter() - start, take_from=take_from)
 
 

@@ -112,6 +112,14 @@ class Balance:
     def same(self) -> bool:
         return self.give is self.take
 
+    def works_elsewhere(self) -> set[str]:
+        """The corporations whose take reading counts homes completed in other regions (weighed
+        above any task: no room per type and year bounds it)."""
+        if self.same:
+            return set()
+        row, _, coef = self.take
+        return set(self.index.get_level_values("corporation_id")[np.unique(row[coef > 1.0])])
+
     def value(self, side: str, x: np.ndarray) -> np.ndarray:
         row, col, coef = getattr(self, side)
         return np.bincount(row, weights=coef * x[col], minlength=len(self.index))
@@ -195,8 +203,10 @@ def origins_room(balance: Balance, cid: str, k: int) -> np.ndarray:
     beyond its own task less its unfilled homes (each origin gives at most its whole task), so
     with this room in :func:`role_probe` every such plan stays feasible: where the LP then
     leaves more than the limit unfilled, every plan needs more than k origins for ``cid``.
-    (Within one region; where a corporation also works in others, ``serve`` columns, the
-    take reading weighs those homes above any task and this room does not apply.)"""
+    (Where a corporation also works in other regions, ``serve`` columns, its take reading
+    weighs those homes above any task and this room does not apply,
+    :meth:`Balance.works_elsewhere`; the others of a linked component take only in their own
+    region, where the tasks of every other corporation are room enough.)"""
     corporation = np.asarray(balance.index.get_level_values("corporation_id"))
     cell, _ = pd.factorize(pd.MultiIndex.from_arrays([balance.index.get_level_values("type"),
                                                        balance.index.get_level_values("t")]))
