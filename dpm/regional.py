@@ -129,7 +129,10 @@ def clock_summary(stops: dict[str, int]) -> dict:
 
 # what a user can do about a stage that ended at its work limit (counts: the same plan on any machine)
 WORK_LIMIT_ADVICE = {
-    "unfilled_timing": "raise [solver] tiebreak_checks, or accept the reported MIP gap",
+    "unfilled_timing": "the tie-break runs on the plan's own relations (raise [solver] tiebreak_checks for more of "
+                       "it); another set of as many relations may leave homes unfilled later, and the bound (over "
+                       "every plan within the unfilled limit, homes continuous) may be below what any plan can "
+                       "reach: accept the reported gap",
     "homes_moved": "the stage finds the fewest homes moved on the plan's own relations; another set of as many "
                    "relations may move fewer, and the bound (over every plan within the unfilled limit, homes "
                    "continuous) may be below what any plan can reach: accept the reported gap",
