@@ -131,11 +131,11 @@ def clock_summary(stops: dict[str, int]) -> dict:
 WORK_LIMIT_ADVICE = {
     "unfilled_timing": "the tie-break runs on the plan's own relations (raise [solver] tiebreak_checks for more of "
                        "it); another set of as many relations may leave homes unfilled later, and the bound (over "
-                       "every plan within the unfilled limit, homes continuous) may be below what any plan can "
-                       "reach: accept the reported gap",
+                       "every plan that leaves no more homes unfilled, homes continuous) may be below what any "
+                       "plan can reach: accept the reported gap",
     "homes_moved": "the stage finds the fewest homes moved on the plan's own relations; another set of as many "
-                   "relations may move fewer, and the bound (over every plan within the unfilled limit, homes "
-                   "continuous) may be below what any plan can reach: accept the reported gap",
+                   "relations may move fewer, and the bound (over every plan that leaves no more homes unfilled, "
+                   "homes continuous) may be below what any plan can reach: accept the reported gap",
     "transfers": "its searches for fewer relations ended at their node limits, not on a clock, so more time would "
                  "not change the plan; allow more homes unfilled for fewer relations ([allocation] "
                  "unfilled_tolerance; dpm run --tradeoff shows what each step buys), or accept the reported gap",
