@@ -562,35 +562,30 @@ def aggregate_solver(agg: RegionModel, x_agg: np.ndarray, limit: float, roles: R
     return solver
 
 
-def moved_bound(agg: RegionModel, x_agg: np.ndarray, limit: float, opts: dict) -> float | None:
-    """A lower bound on the homes moved of every plan that leaves at most ``limit`` (weighted)
-    homes unfilled, on any relations (MODEL.md 5, stage 3's second objective): the least sum of
-    ``moved_at_least`` (:func:`dpm.model.solidarity.moved_rows`) over the LP of the aggregate
-    model, the continuity stage held at ``x_agg``. None where the LP did not end optimal. The
-    ``homes_moved`` stage minimises over the plan's own relations, whose bound holds for those
-    relations only: another set of as many relations may move fewer (a three-corporation case:
-    3 homes on the plan's 2 relations, 2 on another 2, by brute force). With ``limit`` the
-    unfilled opgave the plan holds rather than the scenario's limit, each home the LP may not
-    leave unfilled is one it must have done by someone (measured: rent 7,605 -> 7,708 against
-    the plan's 7,736, synthetic 10 2,963 -> 3,427, synthetic 40 8,755 -> 10,521)."""
+def tie_break_bounds(agg: RegionModel, x_agg: np.ndarray, limit: float,
+                     opts: dict) -> tuple[float | None, float | None]:
+    """Lower bounds on the tie-breaks ``unfilled_timing`` (home-years unfilled before the end of
+    the policy period) and ``homes_moved`` (MODEL.md 5) of every plan that leaves at most
+    ``limit`` (weighted) homes unfilled, on any relations: one LP of the aggregate model (a
+    relaxation of every full plan), the continuity stage held at ``x_agg``, solved for each;
+    None where it did not end optimal. Homes moved: the least sum of ``moved_at_least``
+    (:func:`dpm.model.solidarity.moved_rows`). Both stages are solved on the plan's own
+    relations, whose bounds hold for those only: another set of as many relations may do
+    better (a three-corporation case: 3 homes moved on the plan's 2 relations, 2 on another 2,
+    by brute force; with any relations the aggregate model reaches 23,764 home-years on the
+    nieuwbouw x2 variant, where its plan has 25,126 and the bound on its relations was 23,966).
+    With ``limit`` the unfilled opgave the plan holds rather than the scenario's limit, each
+    home the LP may not leave unfilled is one it must have done by someone (measured, homes
+    moved: rent 7,605 -> 7,708 against the plan's 7,736, synthetic 10 2,963 -> 3,427,
+    synthetic 40 8,755 -> 10,521)."""
     solver = efficiency_solver(agg, agg, x_agg, limit, opts, relaxed=True)
+    timing = _lp_value(solver, agg.timing_stage().cost)
     balance = own_balance(agg)
     moved = solver.add_columns(np.zeros(len(balance.index)), np.full(len(balance.index), np.inf))
     moved_rows(balance, int(moved[0])).add_to(solver)
     cost = np.zeros(solver.n_cols)
     cost[moved] = 1.0
-    return _lp_value(solver, cost)
-
-
-def timing_bound(agg: RegionModel, x_agg: np.ndarray, limit: float, opts: dict) -> float | None:
-    """A lower bound on the ``unfilled_timing`` tie-break (MODEL.md 5: home-years unfilled
-    before the end of the policy period) of every plan within the unfilled limit ``limit``, on
-    any relations: the LP of the aggregate model (a relaxation of every full plan), the
-    continuity stage held at ``x_agg``. The stage itself is solved on the plan's own relations,
-    whose bound holds for those only (measured: with any relations the aggregate model reaches
-    23,764 home-years on the nieuwbouw x2 variant where its plan has 25,126 and the bound on its
-    relations was 23,966). None where the LP did not end optimal."""
-    return _lp_value(efficiency_solver(agg, agg, x_agg, limit, opts, relaxed=True), agg.timing_stage().cost)
+    return timing, _lp_value(solver, cost)
 
 
 def _lp_value(solver: HighsSolver, cost: np.ndarray) -> float | None:
@@ -603,8 +598,8 @@ def against_every_plan(report: StageReport, bound: float | None, homes_gap: floa
                        rel_gap: float = 0.0) -> StageReport:
     """A stage ``report`` solved on the plan's own relations (``unfilled_timing``,
     ``homes_moved``; values in whole homes or home-years) against ``bound``, a bound over every
-    plan (:func:`timing_bound`, :func:`moved_bound`; None: 0, which every plan reaches at
-    best): ``optimal`` where it proves the value, ``within_tolerance`` within ``homes_gap`` or
+    plan (:func:`tie_break_bounds`; None: 0, which every plan reaches at best): ``optimal``
+    where it proves the value, ``within_tolerance`` within ``homes_gap`` or
     ``rel_gap`` of it, else ``work_limit`` (a count ended the stage's own search, and more of it
     would not widen its relations); a stage that a clock or another limit stopped keeps its
     status."""
@@ -902,15 +897,15 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
         on_stages += [rm.timing_stage(search=True)] if stages_wanted == "all" else []
         on = solve_lexicographic(solver, on_stages, x, tol, opts["homes_gap"], on_stage)
         reports += on.stages[:1]
+        x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=used_pairs(rm, on.x)).point(rm)
         if stages_wanted == "all":
             # the tie-breaks' bounds within the unfilled opgave they held (the earlier stages at their values,
             # as each stage of the order is reported): in whole (weighted) homes its value itself, as every
             # home of room is worth about 400 home-years to the LP; else fix_optimum's tolerance
             held = on.stages[0].objective
             held += 1e-6 * max(1.0, held) if on_stages[0].integral else tol * max(1.0, abs(held))
-            reports.append(against_every_plan(on.stages[1], timing_bound(agg, x_agg, held, opts)))
-        x = transport_split(rm, rm.model.solution(on.x).x, opts, pairs=used_pairs(rm, on.x)).point(rm)
-        if stages_wanted == "all":
+            timing_bound, moved_bound = tie_break_bounds(agg, x_agg, held, opts)
+            reports.append(against_every_plan(on.stages[1], timing_bound))
             u = rm.model.variables["unfilled"].ids
             solver.fix_columns(u, x[u])  # the attribution just chosen: see the module doc
             # (a search over each corporation in a relation with its partners first; measured: HiGHS
@@ -918,8 +913,7 @@ def plan(case, regions: tuple[str, ...], agg: RegionModel, x_agg: np.ndarray, op
             # where the search reaches 19,713 in 1.9 s, within 1 %)
             moved = replace(moved, neighbourhoods=rm.partner_neighbourhoods(used_pairs(rm, x)))
             last = solve_lexicographic(solver, [moved], x, tol, opts["homes_gap"], on_stage)
-            reports.append(against_every_plan(last.stages[0], moved_bound(agg, x_agg, held, opts), opts["homes_gap"],
-                                              HOMES_MOVED_REL_GAP))
+            reports.append(against_every_plan(last.stages[0], moved_bound, opts["homes_gap"], HOMES_MOVED_REL_GAP))
             x = last.x
     x = rm.model.solution(x).x
     warnings = []
