@@ -469,14 +469,17 @@ SPARSE_DELTA = 10.0  # sparse_plan: homes added to a relation's flow in its weig
 # 15 checks took 3 s and changed the linked region's plan; relations_bound on the participants' pairs 15-36 in
 # its 2 s; role_totals 9-31 in its 2 s).
 PARTICIPATION_CHECKS = 12  # the participation bound: each of its solves up to this many checks
-PARTICIPATION_SHARE = 0.3  # ... and this share of the efficiency time limit, its safety net
+# ... and this share of the efficiency time limit, its safety net: twice what the count takes on the largest
+# family region (measured: synthetic 50's 12 checks took 2.7 s of a 3 s net; with the machine 1.5 times busier
+# its net ended the solve at twice the participants, whose pairs then gave 241 relations instead of 47)
+PARTICIPATION_SHARE = 0.6
 # ... once more with more checks where its participants narrow no pair: its solves stopped before they
 # improved on their start, which counts every corporation in (measured, when shares of the limit were its
 # only limits, on a machine 1.6 times slower:
 # synthetic 50 at 0.1 got every corporation, no plan on its pairs, and the relations MIP on all 2,450
 # pairs gave 237 relations in 72 s; at 0.3 15 givers, 47 relations in 38 s; at 0.2 still everyone)
 PARTICIPATION_RETRY_CHECKS = 20
-PARTICIPATION_RETRY_SHARE = 0.6
+PARTICIPATION_RETRY_SHARE = 1.0
 NARROW_SHARE = 0.2  # a start's split: this share of the efficiency time limit
 NARROW_CHECKS = 20  # relations_bound on the participants' pairs: up to this many checks ...
 # ... and this share of the efficiency time limit, its safety net (measured: synthetic 20's 20 checks took
