@@ -124,13 +124,15 @@ def diagnose(rm: RegionModel, shortfall: pd.DataFrame, limits: pd.DataFrame) -> 
         reasons = [f"the {LIMIT_NAMES[r['limit']]} of {label(c)} ({_norm_text(r['limit'], r['norm'])}) binds in "
                    f"{int(r['year'])}" for c, r in found[:3]]
         if len(found) > 3:
-            reasons.append(f"and {len(found) - 3} more corporations are at a limit")
+            more = len(found) - 3
+            reasons.append(f"and {more} more {'corporation is' if more == 1 else 'corporations are'} at a limit")
         free = [c for c in takers if c not in top.index]
+        others = f"{len(free)} other {'corporation has' if len(free) == 1 else 'corporations have'}"
         if reasons and free and kind == "sloop_nieuwbouw":
-            reasons.append(f"{len(free)} other corporations have room for the rebuild, but the demolition "
+            reasons.append(f"{others} room for the rebuild, but the demolition "
                            "stays with the owner")
         elif reasons and free and kind in TRADEABLE:
-            reasons.append(f"{len(free)} other corporations have room left, but whole homes and the transfer "
+            reasons.append(f"{others} room left, but whole homes and the transfer "
                            "rules (min_transfer, max_partners) keep them from taking these")
         if not reasons:
             reasons = ["no limit of a corporation that could take them binds in the LP relaxation; whole homes "

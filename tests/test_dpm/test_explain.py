@@ -94,3 +94,22 @@ def test_a_sentence_names_few_origins_with_their_homes_and_many_as_a_count():
     assert _whose(two, label) == "Cb (1,234) and Ca (1)"
     many = pd.DataFrame({"origin": [f"o{i:02d}" for i in range(40)], "homes": [10] * 37 + [50, 70, 70]})
     assert _whose(many, label) == "40 corporations (most: Co38 with 70, Co39 with 70, Co37 with 50; 37 more)"
+
+
+def test_a_sentence_counts_one_corporation_in_the_singular():
+    """Four takers at a limit (three named, "1 more corporation is") and one with room ("1 other
+    corporation has"): the sentence agrees with its count."""
+    from types import SimpleNamespace
+
+    from dpm.explain import diagnose
+    ids = ["a", "b", "c", "d", "e"]
+    rm = SimpleNamespace(case=SimpleNamespace(corporations=pd.DataFrame({"name": list("ABCDE")}, index=ids)),
+                         moves=pd.DataFrame({"origin": "a", "executor": ids, "type": "nieuwbouw"}))
+    shortfall = pd.DataFrame({"region": "R", "type": "nieuwbouw", "origin": ["a"], "year": [2030], "homes": [12],
+                              "value_eur": [1.0]})
+    limits = pd.DataFrame({"corporation_id": ids[:4], "limit": "icr", "norm": 1.4, "year": 2031, "binds": True,
+                           "shadow_price_homes_per_eur_mln": [4.0, 3.0, 2.0, 1.0]})
+    sentence = diagnose(rm, shortfall, limits)["sentence"].iloc[0]
+    assert "; and 1 more corporation is at a limit; 1 other corporation has room left" in sentence
+    limits = pd.concat([limits, limits.iloc[[0]].assign(corporation_id="e", shadow_price_homes_per_eur_mln=0.5)])
+    assert "; and 2 more corporations are at a limit." in diagnose(rm, shortfall, limits)["sentence"].iloc[0]
