@@ -275,7 +275,9 @@ def test_tradeoff_curve_on_two_processes_is_the_one_point_after_point():
 
 def test_a_looser_point_shows_a_tighter_plan_with_fewer_relations():
     """A plan within a tighter limit is within every looser one: a looser point that found more
-    relations shows that plan, labelled against its own bound (proven where it meets it)."""
+    relations shows that plan; and a looser point's bound bounds every tighter point (the
+    second point's 9 relations are proven by the third's bound of 9). Each row is labelled
+    against its bound (proven where it meets it)."""
     from dpm.efficiency import never_rising
 
     curve = pd.DataFrame({"tolerance_share": [0.0, 0.0025, 0.005, 0.01, 0.02],
@@ -286,9 +288,27 @@ def test_a_looser_point_shows_a_tighter_plan_with_fewer_relations():
     assert list(out["relations"]) == [12, 9, 9, 9, 7]
     assert list(out["unfilled_homes"]) == [100, 102, 102, 102, 120]
     assert list(out["plan_tolerance_share"]) == [0.0, 0.0025, 0.0025, 0.0025, 0.02]  # whose plan each row shows
-    assert list(out["status"]) == ["time_limit", "work_limit", "optimal", "work_limit", "work_limit"]
-    assert out["mip_gap"].iloc[2] == 0.0 and out["mip_gap"].iloc[3] == pytest.approx(2 / 9)
+    assert list(out["relations_bound"]) == [9, 9, 9, 7, 6]
+    assert list(out["status"]) == ["time_limit", "optimal", "optimal", "work_limit", "work_limit"]
+    assert out["mip_gap"].iloc[0] == pytest.approx(3 / 12) and out["mip_gap"].iloc[3] == pytest.approx(2 / 9)
 
+
+
+def test_the_runs_own_relations_are_labelled_against_a_looser_points_bound():
+    """The run's transfers stage takes the curve's bound for its own tolerance where higher
+    (a looser point's bound holds for every plan within the run's limit): 7 relations against
+    6 become proven by a bound of 7; a lower bound changes nothing; fewer relations in the final
+    plan are reported as before."""
+    from dpm.efficiency import final_relations
+    from dpm.solvers.lexicographic import StageReport
+
+    stage = StageReport("transfers", "work_limit", 7.0, 6.0, 1 / 7, 1.0)
+    other = StageReport("homes_moved", "optimal", 100.0, 100.0, 0.0, 1.0)
+    lifted, same = final_relations([stage, other], 7, 7.0)
+    assert (lifted.status, lifted.bound, lifted.mip_gap, same) == ("optimal", 7.0, 0.0, other)
+    assert final_relations([stage], 7, 5.0) == [stage] and final_relations([stage], 7) == [stage]
+    fewer = final_relations([stage], 6)[0]
+    assert (fewer.objective, fewer.status, fewer.bound) == (6.0, "optimal", 6.0)
 
 # --- regions linked by a werkgebied --------------------------------------------------------------
 def test_linked_regions_take_the_aggregate_path_and_match_the_full_model(tmp_path):
