@@ -42,8 +42,8 @@ import pandas as pd
 
 from dpm.model.allocation import RegionModel, build_region_model
 from dpm.model.formulation import unfilled_limit
-from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles, moved_rows, own_balance, role_rows
-from dpm.solidarity import participants, solidarity_roles, transport_split
+from dpm.model.solidarity import HOMES_MOVED_REL_GAP, Roles, own_balance, role_rows
+from dpm.solidarity import fewest_moved, participants, solidarity_roles, transport_split
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.backends import make_solver
 from dpm.solvers.highs import HighsSolver, clock_stops, pass_on_clock_stops
@@ -585,12 +585,7 @@ def tie_break_bounds(agg: RegionModel, x_agg: np.ndarray, limit: float,
     synthetic 40 8,755 -> 10,521)."""
     solver = efficiency_solver(agg, agg, x_agg, limit, opts, relaxed=True)
     timing = _lp_value(solver, agg.timing_stage().cost)
-    balance = own_balance(agg)
-    moved = solver.add_columns(np.zeros(len(balance.index)), np.full(len(balance.index), np.inf))
-    moved_rows(balance, int(moved[0])).add_to(solver)
-    cost = np.zeros(solver.n_cols)
-    cost[moved] = 1.0
-    return timing, _lp_value(solver, cost)
+    return timing, _lp_value(solver, fewest_moved(solver, own_balance(agg)))
 
 
 def _lp_value(solver: HighsSolver, cost: np.ndarray) -> float | None:

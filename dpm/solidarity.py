@@ -12,8 +12,8 @@ import pandas as pd
 
 from dpm.model.linear import INF
 from dpm.model.formulation import unfilled_limit
-from dpm.model.solidarity import (HOMES_MOVED_REL_GAP, Participation, Roles, Split, SplitProblem, origins_room,
-                                 own_balance, role_probe)
+from dpm.model.solidarity import (HOMES_MOVED_REL_GAP, Participation, Roles, Split, SplitProblem, moved_rows,
+                                 origins_room, own_balance, role_probe)
 from dpm.solvers.backends import make_solver
 from dpm.solvers.errors import NoSolution
 from dpm.solvers.lexicographic import TRUSTED, Stage, counted_solve, solve_lexicographic
@@ -32,13 +32,50 @@ def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
     solver.set_objective(agg.stages()[1].cost)
     give, take = [], []
     balance = own_balance(agg)
+    free = _fewest_moves_witness(agg, fix_rows, balance, limit, opts)
     for cid in agg.projection.ids:
         for sense, found in (("take", take), ("give", give)):
+            if cid in free[sense]:
+                continue
             if _exceeds(solver, role_probe(balance, cid, sense), limit):
                 found.append(cid)
     elsewhere = balance.works_elsewhere()
     take_from = tuple(1 if cid in elsewhere else _fewest_origins(solver, balance, cid, limit) for cid in take)
     return Roles(tuple(give), tuple(take), time.perf_counter() - start, take_from=take_from)
+
+
+def _fewest_moves_witness(agg, fix_rows, balance, limit: float, opts: dict) -> dict[str, set[str]]:
+    """Corporations that take nothing ("take") and that give nothing ("give") at one point within
+    ``limit``: the LP of the fewest homes moved (:func:`moved_rows`), where most corporations do
+    their own tasks only. None of them must, so their probes are not needed."""
+    solver = make_solver(agg.model, opts, relaxed=True)
+    fix_rows(solver)
+    cost = agg.stages()[1].cost
+    unfilled_limit(cost, limit).add_to(solver)
+    solver.set_objective(fewest_moved(solver, balance))
+    out = solver.solve()
+    if not (out.has_solution and out.status == "optimal"):
+        return {"take": set(), "give": set()}
+    x = out.x[:agg.model.n_cols]
+    cid = np.asarray(balance.index.get_level_values("corporation_id"))
+    tol = 1e-6 * np.maximum(1.0, balance.A)
+    gives = set(cid[balance.value("give", x) < balance.A - tol])
+    takes = set(cid[balance.value("take", x) > balance.A + tol])
+    everyone = set(cid)
+    return {"take": everyone - takes, "give": everyone - gives}
+
+
+def fewest_moved(solver, balance) -> np.ndarray:
+    """The objective of the fewest homes moved on an aggregate model's ``solver``: per
+    corporation, tradeable type and year (``balance``, :func:`own_balance`) a column of the homes
+    of its task that others complete, tied to it by :func:`moved_rows`; the cost vector of
+    their sum (the solver's columns, these included)."""
+    n = len(balance.index)
+    moved = solver.add_columns(np.zeros(n), np.full(n, INF))
+    moved_rows(balance, int(moved[0])).add_to(solver)
+    cost = np.zeros(solver.n_cols)
+    cost[moved] = 1.0
+    return cost
 
 
 def _exceeds(solver, probe, limit: float) -> bool:

@@ -428,3 +428,33 @@ def test_the_participants_pairs_need_no_search_for_totals_that_keep_the_roles(mo
     moved = got.allocation[got.allocation["origin"] != got.allocation["executor"]]
     optimum = next(s for s in got.stages if s.name == "unfilled").objective
     assert len(moved) and got.objectives["unfilled_homes"] <= optimum + unfilled_slack(case.scenario, optimum)
+
+
+@pytest.mark.parametrize("variant", ["default", "rent"])
+def test_roles_skip_only_probes_a_point_within_the_limit_answers(monkeypatch, variant):
+    """The roles' LPs are skipped for corporations that give nothing, or take nothing, at the
+    LP point of the fewest homes moved within the limit (a point where they need not: no probe
+    could find them must-give or must-take): the same roles as probing every corporation, with
+    fewer LPs (the default region and its variant at 1.5 % rent growth)."""
+    import dpm.solidarity as solidarity
+    from conftest import DEFAULT_CASE
+
+    case = load_case(DEFAULT_CASE, {"economy": {"rent_growth": 0.015}} if variant == "rent" else None)
+    regions = tuple(case.corporations["region"].unique())
+    agg, first, opts = _stages_1_2(case, regions)
+    optimum = first.stages[1].objective
+    limit = optimum + unfilled_slack(case.scenario, optimum)
+    fix = _continuity_fix(agg.stages()[0], first.x, opts["stage_tolerance"])
+    probes = []
+    exceeds = solidarity._exceeds
+    monkeypatch.setattr(solidarity, "_exceeds", lambda *a: probes.append(1) or exceeds(*a))
+    skipped = solidarity_roles(agg, fix, limit, opts)
+    with_skips = len(probes)
+    witness = solidarity._fewest_moves_witness(agg, fix, own_balance(agg), limit, opts)
+    monkeypatch.setattr(solidarity, "_fewest_moves_witness", lambda *a: {"take": set(), "give": set()})
+    probes.clear()
+    every = solidarity_roles(agg, fix, limit, opts)
+    assert (skipped.must_give, skipped.must_take, skipped.take_from) == (every.must_give, every.must_take,
+                                                                         every.take_from)
+    assert witness["take"] or witness["give"]  # (it answers for someone) ...
+    assert with_skips < len(probes)  # ... so fewer LPs
