@@ -21,8 +21,9 @@ from dpm.solvers.lexicographic import TRUSTED, Stage, counted_solve, solve_lexic
 
 def solidarity_roles(agg, fix_rows, limit: float, opts: dict) -> Roles:
     """Which corporations must give and which must take in every plan that leaves at most
-    ``limit`` (weighted) homes unfilled: 2 LPs per corporation on the aggregate model
-    ``agg`` (homes continuous, so a 'must' is proven), with ``fix_rows(solver)`` adding the
+    ``limit`` (weighted) homes unfilled: up to 2 LPs per corporation on the aggregate model
+    ``agg`` (homes continuous, so a 'must' is proven; none where one point within the limit
+    shows it need not, :func:`_fewest_moves_witness`), with ``fix_rows(solver)`` adding the
     rows that hold the earlier stages (continuity) at their optimum; and per must-take
     corporation the fewest origins it needs (:func:`_fewest_origins`; 1 for one that also
     works in other regions, :meth:`Balance.works_elsewhere`)."""
