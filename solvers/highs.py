@@ -191,6 +191,7 @@ class HighsSolver:
         self.patient = False  # the patience rule applies to the following solves (set_patience)
         self.work_limit: int | None = None  # HiGHS's checks per MIP solve (set_work_limit)
         self._worked_out = False  # the last solve was stopped at its work limit
+        self.last_checks = 0  # HiGHS's checks the last MIP solve made, where counted (a work limit or the patience rule)
         self._stalled: str | None = None  # the last solve was stopped by the patience rule: "checks" or "clock"
         self._timed_out = False  # the last solve was cancelled at its time limit (see _run)
         self._interrupted = False  # the last solve was interrupted: the instance is renewed first
@@ -421,6 +422,7 @@ class HighsSolver:
         if self._interrupted or self._work > RENEW_ITERATIONS:
             self._fresh()
         self._interrupted, self._stalled, self._timed_out, self._worked_out = False, None, False, False
+        self.last_checks = 0
         self.h.setOptionValue("time_limit", self.h.getRunTime() + self.limit_s)
         watch = self._watch()
         if watch is not None:
@@ -466,6 +468,7 @@ class HighsSolver:
 
         def watch(event) -> None:
             seen["checks"] += 1
+            self.last_checks = seen["checks"]
             if self.work_limit is not None and seen["checks"] >= self.work_limit and not self._timed_out:
                 self._worked_out = True
                 event.data_in.user_interrupt = True

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from dpm.solvers.errors import NoSolution  # noqa: F401  (raised here, re-exported)
-from dpm.solvers.highs import ADVICE, HighsSolver, SolveResult
+from dpm.solvers.highs import ADVICE, HighsSolver, SolveResult, note_clock_stop
 
 
 @dataclass
@@ -274,10 +274,21 @@ def rounded_start(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
 
 
 NEIGHBOURHOOD_NODES = 50  # branch-and-bound nodes per neighbourhood (a node limit: the same point on any machine)
-NEIGHBOURHOOD_TIME_SHARE = 0.25  # each neighbourhood's safety net: this share of the solver's time limit
+# each neighbourhood's safety net: this share of the solver's time limit (measured: one of synthetic 20 at 1.5 %
+# rent's took 2.3 s for its 50 nodes, 231 checks, where this was a quarter, 2.5 s)
+NEIGHBOURHOOD_TIME_SHARE = 0.5
 # at most this many neighbourhoods, those whose columns weigh most in the objective at the start
 # (measured: each search on a synthetic region of 40 corporations takes 35 ms, 1.3 s for all 40)
 NEIGHBOURHOOD_MOST = 16
+# the search ends once its MIPs have made this many of HiGHS's checks in all (a count: the same point on any
+# machine; the last MIP gets what is left). The neighbourhoods of a corporation with its partners (the
+# homes_moved tie-break) spend their nodes in root cuts, 230-550 checks each on synthetic 20 at 1.5 % rent,
+# whose search ran into its 10 s budget, a clock, after 10 of its 12 neighbourhoods, unnoted, so its homes
+# moved (16,697 or 16,698 in 10.3-11.2 s) depended on the machine; all 12 take 3,200 checks (12.6 s,
+# 16,674). The benchmark cases' searches take at most 681 checks (the linked region's partners), synthetic 15
+# 1,120; their points are the same.
+NEIGHBOURHOOD_BUDGET_CHECKS = 2_000
+NEIGHBOURHOOD_BUDGET_NET = 2.0  # ... and no neighbourhood starts after this many times the solver's limit (a net)
 
 
 def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | None,
@@ -291,8 +302,11 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     most in the objective at ``x`` (in their order where they weigh the same); one whose columns
     are already at the least their bounds allow cannot improve and is skipped (e.g. nothing
     unfilled). Each MIP is small, so HiGHS finishes or stops at its node limit within
-    milliseconds; ``time_limit_s`` is its safety net, and no neighbourhood starts after
-    ``budget_s`` seconds of search. Returns the best point (``x`` itself where nothing better was
+    milliseconds; the search ends once its MIPs have made :data:`NEIGHBOURHOOD_BUDGET_CHECKS` of
+    HiGHS's checks in all (counts: the same point on any machine). ``time_limit_s`` is each
+    MIP's safety net, and no
+    neighbourhood starts after ``budget_s`` seconds of search (a clock: noted as a clock stop
+    where it ends the search). Returns the best point (``x`` itself where nothing better was
     found)."""
     ints = np.flatnonzero(solver.integer)
     if x is None or not len(ints) or not neighbourhoods:
@@ -312,8 +326,12 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     solver.set_node_limit(NEIGHBOURHOOD_NODES)
     solver.set_time_limit(time_limit_s)
     clock = time.perf_counter()
+    checks = NEIGHBOURHOOD_BUDGET_CHECKS
     for hood in chosen:
+        if checks <= 0:
+            break
         if time.perf_counter() - clock > budget_s:
+            note_clock_stop("time_limit", "neighbourhood_search (budget)")
             break
         free = position[hood]
         free = free[free >= 0]
@@ -322,11 +340,14 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
         low[free], high[free] = lower[free], upper[free]
         solver.set_bounds(ints, low, high)
         solver.set_start(x)
+        solver.set_work_limit(checks)
         out = solver.solve()
+        checks -= max(1, solver.last_checks)
         if out.has_solution and float(cost @ out.x) < best - 1e-6 * max(1.0, abs(best)):
             x, best = out.x, float(cost @ out.x)
     solver.set_bounds(ints, lower, upper)
     solver.set_node_limit(None)
+    solver.set_work_limit(None)
     solver.limit_s = limit_before
     return x
 
@@ -380,9 +401,11 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
         if stage.neighbourhoods:
             # (safety nets of the solver's own limit, not the stage's: a tie-break's 1 s left each
             # neighbourhood 0.25 s, which stopped a corporation with its partners on a synthetic
-            # 10-corporation region before its node limit, so the point depended on the machine)
+            # 10-corporation region before its node limit, so the point depended on the machine;
+            # its counts end it, twice the solver's limit is the budget's net: synthetic 20 at 1.5 % rent's
+            # 400 checks take 8 s)
             x = neighbourhood_search(solver, cost, x, stage.neighbourhoods, NEIGHBOURHOOD_TIME_SHARE * solver.limit_s,
-                                     solver.limit_s)
+                                     NEIGHBOURHOOD_BUDGET_NET * solver.limit_s)
         if x is not None:
             solver.set_start(x)
         rounding_s = time.perf_counter() - clock

@@ -77,6 +77,7 @@ class PyomoSolver:
         self.prove_s = float(options.get("prove_exact_s", 0.0))
         self.prove_checks = int(options.get("prove_exact_checks", 0))
         self.restarts = 0
+        self.last_checks = 0  # (HiGHS's checks are not counted here: each solve counts as one, module doc)
         self.n_cols = model.n_cols
         self.lower = np.asarray(model.col_lower, float).copy()
         self.upper = np.asarray(model.col_upper, float).copy()

@@ -233,6 +233,35 @@ def test_the_neighbourhood_search_moves_only_what_it_frees_and_never_worsens(tmp
     assert neighbourhood_search(s, np.zeros_like(cost), x0, hoods, 5.0) is x0 and not solves
 
 
+def test_the_neighbourhood_search_ends_on_its_counts_and_notes_its_clock(tmp_path, monkeypatch):
+    """The search ends once its MIPs have made NEIGHBOURHOOD_BUDGET_CHECKS of HiGHS's checks in
+    all (a count: the same point on any machine), each MIP getting what is left; its clock
+    budget, where it ends the search, is noted as a clock stop; the solver's work limit is
+    cleared afterwards."""
+    import dpm.solvers.lexicographic as lexicographic
+
+    case = instance(tmp_path, *INSTANCES["one_transfer"])
+    rm = build_region_model(case, ("R",))
+    s = make_solver(rm.model, {**case.scenario.solver.options(), "threads": 1})
+    cost = rm.stages()[1].cost
+    s.set_objective(cost, abs_gap=0.999)
+    x0, hoods = rm.start(), rm.neighbourhoods
+    limits = []
+    solve = s.solve
+    s.solve = lambda: limits.append(s.work_limit) or solve()
+    lexicographic.neighbourhood_search(s, cost, x0, hoods, 5.0)
+    assert len(limits) >= 2 and limits[0] == lexicographic.NEIGHBOURHOOD_BUDGET_CHECKS  # (one hood is at its least)
+    assert all(later < earlier for earlier, later in zip(limits, limits[1:]))  # (each MIP spends some)
+    assert s.work_limit is None
+    limits.clear()
+    monkeypatch.setattr(lexicographic, "NEIGHBOURHOOD_BUDGET_CHECKS", 1)  # spent by the first MIP
+    lexicographic.neighbourhood_search(s, cost, x0, hoods, 5.0)
+    assert limits == [1]
+    limits.clear()
+    with clock_stops() as stops:
+        assert lexicographic.neighbourhood_search(s, cost, x0, hoods, 5.0, budget_s=-1.0) is x0
+    assert limits == [] and stops == ["neighbourhood_search (budget)"]
+
 def test_partner_neighbourhoods_shift_homes_that_one_corporation_alone_cannot(tmp_path):
     """The homes-moved stage's search (``RegionModel.partner_neighbourhoods``): from a plan that
     moves as many homes as its relation allows, one corporation at a time cannot move fewer
