@@ -304,10 +304,9 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     unfilled). Each MIP is small, so HiGHS finishes or stops at its node limit within
     milliseconds; the search ends once its MIPs have made :data:`NEIGHBOURHOOD_BUDGET_CHECKS` of
     HiGHS's checks in all (counts: the same point on any machine). ``time_limit_s`` is each
-    MIP's safety net, and no
-    neighbourhood starts after ``budget_s`` seconds of search (a clock: noted as a clock stop
-    where it ends the search). Returns the best point (``x`` itself where nothing better was
-    found)."""
+    MIP's safety net, and no neighbourhood starts after ``budget_s`` seconds of search (a clock:
+    noted as a clock stop where it ends the search). Returns the best point (``x`` itself where
+    nothing better was found)."""
     ints = np.flatnonzero(solver.integer)
     if x is None or not len(ints) or not neighbourhoods:
         return x
