@@ -273,10 +273,9 @@ def solve_component(case: Case, regions: tuple[str, ...], verbose: bool = False,
             curve = tradeoff_curve(case, regions, agg, first.x, optimum, p, verbose, workers)
             curve_seconds = time.perf_counter() - clock
             # (a looser point's bound bounds the run's own plan too: dpm.efficiency.never_rising)
-            own = curve.loc[curve["run_tolerance"].eq(True), "relations_bound"].dropna() \
-                if "relations_bound" in curve else ()
-            if len(own):
-                stages = final_relations(stages, relations(rm, x), float(own.iloc[0]))
+            if "relations_bound" in curve:
+                own = curve.loc[curve["run_tolerance"].eq(True), "relations_bound"].dropna()
+                stages = final_relations(stages, relations(rm, x), float(own.iloc[0])) if len(own) else stages
     if p is None:  # stages 1-2 on the full model (it knows min_transfer and max_partners), then as above
         clock = time.perf_counter()
         rm = build_region_model(case, regions)

@@ -302,7 +302,8 @@ def neighbourhood_search(solver: HighsSolver, cost: np.ndarray, x: np.ndarray | 
     most in the objective at ``x`` (in their order where they weigh the same); one whose columns
     are already at the least their bounds allow cannot improve and is skipped (e.g. nothing
     unfilled). Each MIP is small, so HiGHS finishes or stops at its node limit within
-    milliseconds; the search ends once its MIPs have made :data:`NEIGHBOURHOOD_BUDGET_CHECKS` of
+    milliseconds for one corporation's columns, within seconds for a corporation with its
+    partners (root cuts: 230-550 checks each on synthetic 20 at 1.5 % rent); the search ends once its MIPs have made :data:`NEIGHBOURHOOD_BUDGET_CHECKS` of
     HiGHS's checks in all (counts: the same point on any machine). ``time_limit_s`` is each
     MIP's safety net, and no neighbourhood starts after ``budget_s`` seconds of search (a clock:
     noted as a clock stop where it ends the search). Returns the best point (``x`` itself where
@@ -401,8 +402,7 @@ def solve_lexicographic(solver: HighsSolver, stages: list[Stage], start: np.ndar
             # (safety nets of the solver's own limit, not the stage's: a tie-break's 1 s left each
             # neighbourhood 0.25 s, which stopped a corporation with its partners on a synthetic
             # 10-corporation region before its node limit, so the point depended on the machine;
-            # its counts end it, twice the solver's limit is the budget's net: synthetic 20 at 1.5 % rent's
-            # 400 checks take 8 s)
+            # NEIGHBOURHOOD_BUDGET_CHECKS ends the search, twice the solver's limit is only its net)
             x = neighbourhood_search(solver, cost, x, stage.neighbourhoods, NEIGHBOURHOOD_TIME_SHARE * solver.limit_s,
                                      NEIGHBOURHOOD_BUDGET_NET * solver.limit_s)
         if x is not None:

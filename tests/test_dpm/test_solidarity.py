@@ -293,7 +293,6 @@ def test_a_looser_point_shows_a_tighter_plan_with_fewer_relations():
     assert out["mip_gap"].iloc[0] == pytest.approx(3 / 12) and out["mip_gap"].iloc[3] == pytest.approx(2 / 9)
 
 
-
 def test_the_runs_own_relations_are_labelled_against_a_looser_points_bound():
     """The run's transfers stage takes the curve's bound for its own tolerance where higher
     (a looser point's bound holds for every plan within the run's limit): 7 relations against
